@@ -1,0 +1,38 @@
+/*
+ * campaign.h: running schedules of a scenario: build the world, run it
+ * under a strategy, collect the outcome.  Not the command line (cli/) and not
+ * the store: callers decide what to keep.
+ */
+#ifndef SIM_CAMPAIGN_H
+#define SIM_CAMPAIGN_H
+
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "mm/scenario.h"
+#include "schedulers/strategy.h"
+
+struct run_result {
+	uint64_t index;		/* schedule index in the campaign */
+	uint64_t seed;		/* run seed: sim_run_seed(base, index) */
+	enum run_outcome outcome;
+	uint64_t steps;
+	uint64_t decisions;
+	uint64_t virtual_ns;
+	uint64_t trace_hash;
+};
+
+/* An engine sized for the scenario: its CPUs and step budget. */
+struct engine *campaign_engine(const struct scenario *sc, FILE *trace_out);
+
+/*
+ * Run schedule `index` of the campaign with base seed `base_seed`.  The
+ * engine is left holding the finished run (findings, decision log) until
+ * the next call or engine_end.  Returns false when the strategy has nothing
+ * more to explore after this schedule.
+ */
+bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
+			   struct strategy *s, uint64_t base_seed,
+			   uint64_t index, struct run_result *out);
+
+#endif /* SIM_CAMPAIGN_H */

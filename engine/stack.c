@@ -1,0 +1,174 @@
+/*
+ * stack.c: coroutine stacks from one mapping, each above a guard page.
+ * Layout, low to high: [guard][stack 0][guard][stack 1]...  A task that runs
+ * off the bottom of its stack touches its guard page; the SIGSEGV handler
+ * below sees the address, prints which task and seed, and exits with status 3
+ * (an internal error: the model needed more stack than simrun gives it).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/limits.h"
+#include "engine/sim_assert.h"
+#include "engine/stack.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_ASAN 1
+#endif
+#endif
+#if defined(SIM_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define GUARD_BYTES 4096u
+
+static struct stack_pool *guarded_pool;
+static size_t (*guard_describe)(char *buf, size_t len);
+static struct sigaction old_segv;
+static char alt_stack[64 * 1024];
+
+bool stack_pool_init(struct stack_pool *p, uint32_t count)
+{
+	size_t stride = GUARD_BYTES + TASK_STACK_BYTES;
+
+	SIM_ASSERT(count > 0 && count <= TASKS_MAX);
+	memset(p, 0, sizeof(*p));
+	p->map_bytes = stride * count;
+	p->base = mmap(NULL, p->map_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p->base == MAP_FAILED) {
+		p->base = NULL;
+		return false;
+	}
+	p->stacks = calloc(count, sizeof(*p->stacks));
+	if (!p->stacks) {
+		munmap(p->base, p->map_bytes);
+		p->base = NULL;
+		errno = ENOMEM;
+		return false;
+	}
+	p->count = count;
+	for (uint32_t i = 0; i < count; i++) {
+		char *guard = (char *)p->base + i * stride;
+		if (mprotect(guard, GUARD_BYTES, PROT_NONE) != 0) {
+			stack_pool_fini(p);
+			return false;
+		}
+		p->stacks[i].lo = guard + GUARD_BYTES;
+		p->stacks[i].size = TASK_STACK_BYTES;
+		p->stacks[i].index = i;
+	}
+	return true;
+}
+
+void stack_pool_fini(struct stack_pool *p)
+{
+	if (guarded_pool == p)
+		guarded_pool = NULL;
+	if (p->base)
+		munmap(p->base, p->map_bytes);
+	free(p->stacks);
+	memset(p, 0, sizeof(*p));
+}
+
+struct stack *stack_get(struct stack_pool *p)
+{
+	/* Lowest free index first, so which stack a task gets is a function
+	 * of the schedule alone. */
+	for (uint32_t i = 0; i < p->count; i++) {
+		struct stack *s = &p->stacks[i];
+		if (!s->in_use) {
+			s->in_use = true;
+			p->in_use++;
+#if defined(SIM_ASAN)
+			/* A coroutine abandoned mid-frame (a run that ended
+			 * in deadlock) leaves its redzones poisoned. */
+			__asan_unpoison_memory_region(s->lo, s->size);
+#endif
+			stack_canary_set(s);
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void stack_put(struct stack_pool *p, struct stack *s)
+{
+	SIM_ASSERT(s->in_use);
+	SIM_ASSERT(p->in_use > 0);
+	s->in_use = false;
+	p->in_use--;
+}
+
+static void write_all(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void segv_handler(int sig, siginfo_t *info, void *uctx)
+{
+	struct stack_pool *p = guarded_pool;
+	uintptr_t addr = (uintptr_t)info->si_addr;
+
+	if (p && p->base) {
+		uintptr_t base = (uintptr_t)p->base;
+		size_t stride = GUARD_BYTES + TASK_STACK_BYTES;
+		if (addr >= base && addr < base + p->map_bytes &&
+		    (addr - base) % stride < GUARD_BYTES) {
+			char buf[512];
+			size_t n = 0;
+			static const char head[] =
+				"simrun: stack overflow: a task ran into the guard page below its stack ";
+			write_all(head, sizeof(head) - 1);
+			if (guard_describe)
+				n = guard_describe(buf, sizeof(buf));
+			write_all(buf, n);
+			write_all("\n", 1);
+			_exit(3);
+		}
+	}
+	/* Not ours: hand the fault to whoever had it before (the sanitizer's
+	 * reporter, or the default action). */
+	if ((old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_sigaction) {
+		old_segv.sa_sigaction(sig, info, uctx);
+		return;
+	}
+	if (old_segv.sa_handler != SIG_DFL && old_segv.sa_handler != SIG_IGN &&
+	    old_segv.sa_handler != NULL) {
+		old_segv.sa_handler(sig);
+		return;
+	}
+	signal(SIGSEGV, SIG_DFL);
+}
+
+void stack_guard_install(struct stack_pool *p,
+			 size_t (*describe)(char *buf, size_t len))
+{
+	static bool installed;
+	guarded_pool = p;
+	guard_describe = describe;
+	if (installed)
+		return;
+	stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack) };
+	SIM_ASSERT(sigaltstack(&ss, NULL) == 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	SIM_ASSERT(sigaction(SIGSEGV, &sa, &old_segv) == 0);
+	installed = true;
+}

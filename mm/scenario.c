@@ -1,0 +1,426 @@
+/*
+ * scenario.c: the scenario loader.  Reads the file, picks the variant and
+ * merges its overrides into the document (RFC 7386 merge patch), then walks
+ * the result section by section with jread, so every error carries its JSON
+ * path.  Not the world: nothing here touches the engine.
+ *
+ * Top-level keys:
+ *   name, description     what the scenario is and which kernel change
+ *   machine               { cpus }
+ *   tasks                 [ { name, cpu, ops: [ { <op>: { ... } } ] } ]
+ *   explore               { strategy, schedules, pct_depth, preemptions,
+ *                           steps_max, virtual_time_max }
+ *   variants              { NAME: { <overrides>..., expect: [kinds] } }
+ *   expect                [kinds] for the base scenario
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/sim_assert.h"
+#include "mm/jread.h"
+#include "mm/scenario.h"
+
+/* The finding kinds an `expect` list may name (analysis/ reports these). */
+static const char *const finding_kinds[] = {
+	"deadlock", "lock_order", "leak", "refcount_underflow", "stale_pte",
+	"unlock_not_held", "exit_holding_lock", "sleep_in_atomic",
+	"assert_locked", "livelock", "hung_task", "model_assert", "lost_write",
+	"stale_data", NULL,
+};
+
+static const char *const op_names[] = { [OP_SLEEP] = "sleep", NULL };
+
+static bool read_op(struct jread *r, const cJSON *v, struct scenario_op *op)
+{
+	if (!jread_object(r, v, op_names))
+		return false;
+	if (cJSON_GetArraySize(v) != 1)
+		return jread_fail(r, "an operation is an object with exactly one key, the operation's name (%s)",
+				  "sleep");
+	const cJSON *body = v->child;
+	size_t at = jread_push_key(r, body->string);
+	bool ok = false;
+	if (strcmp(body->string, "sleep") == 0) {
+		static const char *const keys[] = { "ns", NULL };
+		op->kind = OP_SLEEP;
+		ok = jread_object(r, body, keys) &&
+		     jread_duration(r, body, "ns", true, &op->u.sleep.ns);
+	}
+	jread_pop(r, at);
+	return ok;
+}
+
+static bool read_task(struct jread *r, const cJSON *v, struct scenario *s,
+		      struct scenario_task *t, int index)
+{
+	static const char *const keys[] = { "name", "cpu", "ops", NULL };
+	uint32_t cpu = 0;
+
+	if (!jread_object(r, v, keys))
+		return false;
+	snprintf(t->name, sizeof(t->name), "task%d", index);
+	if (!jread_str(r, v, "name", false, t->name, sizeof(t->name)) ||
+	    !jread_u32(r, v, "cpu", false, 0, CPUS_MAX - 1, &cpu))
+		return false;
+	if (cpu >= s->cpus)
+		return jread_fail_at(r, "cpu",
+				     "cpu %u does not exist (machine.cpus is %u)",
+				     cpu, s->cpus);
+	t->cpu = (uint16_t)cpu;
+	for (int j = 0; j < index; j++)
+		if (strcmp(s->tasks[j].name, t->name) == 0)
+			return jread_fail_at(r, "name",
+					     "task name \"%s\" is already used by tasks[%d]",
+					     t->name, j);
+	const cJSON *ops = cJSON_GetObjectItemCaseSensitive(v, "ops");
+	if (!ops)
+		return jread_fail(r, "missing required key \"ops\"");
+	size_t at = jread_push_key(r, "ops");
+	int n;
+	bool ok = jread_array(r, ops, &n);
+	if (ok && n > SCENARIO_OPS_MAX)
+		ok = jread_fail(r, "%d operations; at most %d per task", n,
+				SCENARIO_OPS_MAX);
+	for (int i = 0; ok && i < n; i++) {
+		size_t at2 = jread_push_index(r, i);
+		ok = read_op(r, cJSON_GetArrayItem(ops, i), &t->ops[i]);
+		jread_pop(r, at2);
+	}
+	t->ops_count = ok ? (uint32_t)n : 0;
+	jread_pop(r, at);
+	return ok;
+}
+
+static bool read_expect(struct jread *r, const cJSON *v,
+			struct scenario_variant *var)
+{
+	int n;
+
+	var->has_expect = true;
+	if (!jread_array(r, v, &n))
+		return false;
+	if (n > SCENARIO_EXPECT_MAX)
+		return jread_fail(r, "at most %d finding kinds",
+				  SCENARIO_EXPECT_MAX);
+	for (int i = 0; i < n; i++) {
+		const cJSON *k = cJSON_GetArrayItem(v, i);
+		size_t at = jread_push_index(r, i);
+		bool known = false;
+		if (!cJSON_IsString(k)) {
+			jread_fail(r, "expected a finding kind (a string)");
+			return false;
+		}
+		for (int j = 0; finding_kinds[j]; j++)
+			known |= strcmp(finding_kinds[j], k->valuestring) == 0;
+		if (!known) {
+			const char *s = jread_suggest(k->valuestring,
+						      finding_kinds);
+			if (s)
+				jread_fail(r, "\"%s\" is not a finding kind; did you mean \"%s\"?",
+					   k->valuestring, s);
+			else
+				jread_fail(r, "\"%s\" is not a finding kind",
+					   k->valuestring);
+			return false;
+		}
+		snprintf(var->expect[i], sizeof(var->expect[i]), "%s",
+			 k->valuestring);
+		jread_pop(r, at);
+	}
+	var->expect_count = (uint32_t)n;
+	return true;
+}
+
+/* The variants section: names and expectations, read from the document as
+ * written (before any overrides are applied). */
+static bool read_variants(struct jread *r, const cJSON *doc,
+			  struct scenario *s)
+{
+	const cJSON *vars = cJSON_GetObjectItemCaseSensitive(doc, "variants");
+	const cJSON *base_expect = cJSON_GetObjectItemCaseSensitive(doc,
+								    "expect");
+
+	if (base_expect) {
+		size_t at = jread_push_key(r, "expect");
+		struct scenario_variant base = { .name = "" };
+		bool ok = read_expect(r, base_expect, &base);
+		jread_pop(r, at);
+		if (!ok)
+			return false;
+	}
+	if (!vars)
+		return true;
+	size_t at = jread_push_key(r, "variants");
+	if (!cJSON_IsObject(vars)) {
+		jread_fail(r, "expected an object of NAME: {overrides}");
+		return false;
+	}
+	for (const cJSON *v = vars->child; v; v = v->next) {
+		size_t at2 = jread_push_key(r, v->string);
+		if (s->variants_count >= SCENARIO_VARIANTS_MAX) {
+			jread_fail(r, "at most %d variants",
+				   SCENARIO_VARIANTS_MAX);
+			return false;
+		}
+		if (!cJSON_IsObject(v)) {
+			jread_fail(r, "a variant is an object of overrides");
+			return false;
+		}
+		if (strlen(v->string) == 0 ||
+		    strlen(v->string) >= SCENARIO_NAME_MAX) {
+			jread_fail(r, "variant names are 1 to %d characters",
+				   SCENARIO_NAME_MAX - 1);
+			return false;
+		}
+		struct scenario_variant *var = &s->variants[s->variants_count++];
+		snprintf(var->name, sizeof(var->name), "%s", v->string);
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "expect");
+		if (e) {
+			size_t at3 = jread_push_key(r, "expect");
+			bool ok = read_expect(r, e, var);
+			jread_pop(r, at3);
+			if (!ok)
+				return false;
+		}
+		jread_pop(r, at2);
+	}
+	jread_pop(r, at);
+	return true;
+}
+
+static bool read_explore(struct jread *r, const cJSON *doc,
+			 struct scenario_explore *x)
+{
+	static const char *const keys[] = { "strategy", "schedules",
+					    "pct_depth", "preemptions",
+					    "steps_max", "virtual_time_max",
+					    NULL };
+	static const char *const strategies[] = { "timed", "random", "pct",
+						  "dfs", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "explore");
+
+	snprintf(x->strategy, sizeof(x->strategy), "timed");
+	x->schedules = 1;
+	x->pct_depth = 3;
+	x->preemptions = UINT32_MAX;
+	x->steps_max = STEPS_DEFAULT;
+	x->virtual_ns_max = VIRTUAL_NS_DEFAULT;
+	if (!v)
+		return true;
+	size_t at = jread_push_key(r, "explore");
+	int strategy = 0;
+	bool ok = jread_object(r, v, keys) &&
+		  jread_enum(r, v, "strategy", false, strategies, &strategy) &&
+		  jread_u64(r, v, "schedules", false, 1, 100000000, &x->schedules) &&
+		  jread_u32(r, v, "pct_depth", false, 1, 16, &x->pct_depth) &&
+		  jread_u32(r, v, "preemptions", false, 0, 64, &x->preemptions) &&
+		  jread_u64(r, v, "steps_max", false, 100, STEPS_LIMIT,
+			    &x->steps_max) &&
+		  jread_duration(r, v, "virtual_time_max", false,
+				 &x->virtual_ns_max);
+	if (ok)
+		snprintf(x->strategy, sizeof(x->strategy), "%s",
+			 strategies[strategy]);
+	jread_pop(r, at);
+	return ok;
+}
+
+static bool read_scenario(struct jread *r, const cJSON *doc,
+			  struct scenario *s)
+{
+	static const char *const keys[] = { "name", "description", "machine",
+					    "tasks", "explore", "variants",
+					    "expect", NULL };
+	static const char *const machine_keys[] = { "cpus", NULL };
+
+	if (!jread_object(r, doc, keys))
+		return false;
+	if (!jread_str(r, doc, "name", true, s->name, sizeof(s->name)) ||
+	    !jread_str(r, doc, "description", false, s->description,
+		       sizeof(s->description)))
+		return false;
+
+	s->cpus = 1;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "machine");
+	if (m) {
+		size_t at = jread_push_key(r, "machine");
+		bool ok = jread_object(r, m, machine_keys) &&
+			  jread_u32(r, m, "cpus", false, 1, CPUS_MAX, &s->cpus);
+		jread_pop(r, at);
+		if (!ok)
+			return false;
+	}
+
+	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
+	if (!tasks)
+		return jread_fail(r, "missing required key \"tasks\"");
+	size_t at = jread_push_key(r, "tasks");
+	int n;
+	if (!jread_array(r, tasks, &n))
+		return false;
+	if (n == 0)
+		return jread_fail(r, "a scenario needs at least one task");
+	if (n > TASKS_MAX)
+		return jread_fail(r, "%d tasks; at most %d", n, TASKS_MAX);
+	for (int i = 0; i < n; i++) {
+		size_t at2 = jread_push_index(r, i);
+		if (!read_task(r, cJSON_GetArrayItem(tasks, i), s,
+			       &s->tasks[i], i))
+			return false;
+		jread_pop(r, at2);
+	}
+	s->tasks_count = (uint32_t)n;
+	jread_pop(r, at);
+	return read_explore(r, doc, &s->explore);
+}
+
+const struct scenario_variant *scenario_find_variant(const struct scenario *s,
+						     const char *name)
+{
+	for (uint32_t i = 0; i < s->variants_count; i++)
+		if (strcmp(s->variants[i].name, name) == 0)
+			return &s->variants[i];
+	return NULL;
+}
+
+struct scenario *scenario_load_text(const char *text, size_t len,
+				    const char *origin, const char *variant,
+				    char *err, size_t err_len)
+{
+	struct scenario *s = calloc(1, sizeof(*s));
+	cJSON *doc = NULL;
+	struct jread r;
+
+	jread_init(&r);
+	if (!s) {
+		snprintf(err, err_len, "%s: out of memory", origin);
+		return NULL;
+	}
+	s->json_text = malloc(len + 1);
+	if (!s->json_text) {
+		snprintf(err, err_len, "%s: out of memory", origin);
+		goto fail;
+	}
+	memcpy(s->json_text, text, len);
+	s->json_text[len] = '\0';
+	s->json_len = len;
+
+	const char *parse_end = NULL;
+	doc = cJSON_ParseWithLengthOpts(text, len, &parse_end, false);
+	if (!doc) {
+		/* Name the line and column of the syntax error. */
+		size_t off = parse_end ? (size_t)(parse_end - text) : 0;
+		int line = 1, col = 1;
+		for (size_t i = 0; i < off && i < len; i++) {
+			if (text[i] == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+		}
+		snprintf(err, err_len, "%s:%d:%d: not valid JSON", origin,
+			 line, col);
+		goto fail;
+	}
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, err_len, "%s: a scenario is a JSON object",
+			 origin);
+		goto fail;
+	}
+	if (!read_variants(&r, doc, s))
+		goto fail_path;
+
+	if (variant && variant[0]) {
+		const cJSON *vars = cJSON_GetObjectItemCaseSensitive(doc,
+								     "variants");
+		const cJSON *v = vars ? cJSON_GetObjectItemCaseSensitive(vars,
+								       variant)
+				      : NULL;
+		if (!v) {
+			char names[512] = "";
+			size_t at = 0;
+			for (uint32_t i = 0; i < s->variants_count; i++) {
+				int k = snprintf(names + at, sizeof(names) - at,
+						 "%s%s", i ? ", " : "",
+						 s->variants[i].name);
+				if (k > 0 && (size_t)k < sizeof(names) - at)
+					at += (size_t)k;
+			}
+			snprintf(err, err_len,
+				 "%s: no variant \"%s\" (variants: %s)", origin,
+				 variant, s->variants_count ? names : "none");
+			goto fail;
+		}
+		cJSON *patch = cJSON_Duplicate(v, true);
+		SIM_ASSERT(patch != NULL);
+		cJSON_DeleteItemFromObjectCaseSensitive(patch, "expect");
+		cJSON_DeleteItemFromObjectCaseSensitive(doc, "variants");
+		jread_merge_patch(doc, patch);
+		cJSON_Delete(patch);
+		snprintf(s->variant, sizeof(s->variant), "%s", variant);
+	}
+	if (!read_scenario(&r, doc, s))
+		goto fail_path;
+	cJSON_Delete(doc);
+	return s;
+
+fail_path:
+	if (variant && variant[0])
+		snprintf(err, err_len, "%s (variant %s): %s", origin, variant,
+			 r.err);
+	else
+		snprintf(err, err_len, "%s: %s", origin, r.err);
+fail:
+	cJSON_Delete(doc);
+	scenario_free(s);
+	return NULL;
+}
+
+struct scenario *scenario_load_file(const char *path, const char *variant,
+				    char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, err_len, "%s: cannot open: %s", path,
+			 strerror(errno));
+		return NULL;
+	}
+	/* Scenarios are small; 16 MiB is far beyond any real one and keeps a
+	 * wrong path (a device, a huge file) from eating memory. */
+	const size_t max = 16u << 20;
+	char *buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, err_len, "%s: out of memory", path);
+		return NULL;
+	}
+	size_t len = fread(buf, 1, max + 1, f);
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		snprintf(err, err_len, "%s: read error", path);
+		return NULL;
+	}
+	if (len > max) {
+		free(buf);
+		snprintf(err, err_len, "%s: larger than 16 MiB; not a scenario",
+			 path);
+		return NULL;
+	}
+	struct scenario *s = scenario_load_text(buf, len, path, variant, err,
+						err_len);
+	free(buf);
+	return s;
+}
+
+void scenario_free(struct scenario *s)
+{
+	if (!s)
+		return;
+	free(s->json_text);
+	free(s);
+}

@@ -1,0 +1,80 @@
+/*
+ * strategy.c: the strategy factory and the engine adapter.  Not a strategy
+ * itself: each lives in its own file.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedulers/strategy.h"
+
+static const char *const kind_names[STRATEGY_KINDS_COUNT] = {
+	[STRATEGY_TIMED] = "timed",
+	[STRATEGY_RANDOM] = "random",
+	[STRATEGY_PCT] = "pct",
+	[STRATEGY_DFS] = "dfs",
+	[STRATEGY_REPLAY] = "replay",
+};
+
+static bool (*const inits[STRATEGY_KINDS_COUNT])(struct strategy *, char *,
+						  size_t) = {
+	[STRATEGY_TIMED] = strategy_timed_init,
+	[STRATEGY_RANDOM] = strategy_random_init,
+};
+
+const char *strategy_kind_name(enum strategy_kind k)
+{
+	SIM_ASSERT(k < STRATEGY_KINDS_COUNT);
+	return kind_names[k];
+}
+
+bool strategy_kind_parse(const char *name, enum strategy_kind *k)
+{
+	for (int i = 0; i < STRATEGY_KINDS_COUNT; i++) {
+		if (strcmp(name, kind_names[i]) == 0) {
+			*k = (enum strategy_kind)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct strategy *strategy_create(const struct strategy_params *p, char *err,
+				 size_t err_len)
+{
+	if (p->kind >= STRATEGY_KINDS_COUNT) {
+		snprintf(err, err_len, "unknown strategy %d", (int)p->kind);
+		return NULL;
+	}
+	struct strategy *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	s->params = *p;
+	if (!inits[p->kind]) {
+		snprintf(err, err_len, "strategy %s is not built yet", kind_names[p->kind]);
+		free(s);
+		return NULL;
+	}
+	if (!inits[p->kind](s, err, err_len)) {
+		free(s);
+		return NULL;
+	}
+	SIM_ASSERT(s->ops && s->ops->begin && s->ops->pick && s->ops->end);
+	return s;
+}
+
+void strategy_destroy(struct strategy *s)
+{
+	if (!s)
+		return;
+	if (s->ops->destroy)
+		s->ops->destroy(s);
+	free(s);
+}
+
+struct chooser strategy_chooser(struct strategy *s)
+{
+	return (struct chooser){ .pick = s->ops->pick, .self = s };
+}

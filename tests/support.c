@@ -1,0 +1,105 @@
+/*
+ * support.c: see support.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tests/support.h"
+
+struct engine *test_engine(uint32_t cpus)
+{
+	struct engine_params p = { .cpus = cpus };
+	struct engine *e = engine_create(&p);
+	cr_assert(e != NULL, "engine_create failed");
+	return e;
+}
+
+void test_engine_done(struct engine *e)
+{
+	engine_end(e);
+	struct engine_live live = engine_live_counts(e);
+	cr_expect_eq(live.tasks, 0, "tasks left: %u", live.tasks);
+	cr_expect_eq(live.stacks, 0, "stacks left: %u", live.stacks);
+	cr_expect_eq(live.events, 0, "events left: %u", live.events);
+	cr_expect_eq(live.arena_bytes, 0, "arena bytes left: %zu",
+		     live.arena_bytes);
+	engine_destroy(e);
+}
+
+enum run_outcome test_run(struct engine *e, enum strategy_kind kind,
+			  uint64_t seed, void (*build)(struct engine *e, void *arg),
+			  void *arg)
+{
+	char err[256];
+	struct strategy_params sp = { .kind = kind, .pct_depth = 3,
+				      .preemptions_max = UINT32_MAX };
+	struct strategy *s = strategy_create(&sp, err, sizeof(err));
+	cr_assert(s != NULL, "strategy_create: %s", err);
+	engine_begin(e, seed);
+	build(e, arg);
+	strategy_begin(s, seed, 0);
+	struct chooser ch = strategy_chooser(s);
+	enum run_outcome o = engine_run(e, &ch);
+	struct schedule_result r = { o, e->steps, e->decisions_count };
+	strategy_end(s, &r);
+	strategy_destroy(s);
+	return o;
+}
+
+const char *test_simrun_path(void)
+{
+	return SIMRUN_BUILD_DIR "/simrun";
+}
+
+const char *test_source_dir(void)
+{
+	return SIMRUN_SOURCE_DIR;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	size_t got = fread(buf, 1, (size_t)n, f);
+	buf[got] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int test_sh(const char *cmd, char **out, char **err)
+{
+	char outp[] = "/tmp/simrun-test-out-XXXXXX";
+	char errp[] = "/tmp/simrun-test-err-XXXXXX";
+	int fo = mkstemp(outp), fe = mkstemp(errp);
+	cr_assert(fo >= 0 && fe >= 0);
+	close(fo);
+	close(fe);
+	size_t len = strlen(cmd) + 2 * sizeof(outp) + 32;
+	char *full = malloc(len);
+	snprintf(full, len, "(%s) >%s 2>%s", cmd, outp, errp);
+	int st = system(full);
+	free(full);
+	if (out)
+		*out = slurp(outp);
+	if (err)
+		*err = slurp(errp);
+	unlink(outp);
+	unlink(errp);
+	if (st == -1)
+		return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}

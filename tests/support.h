@@ -1,0 +1,33 @@
+/*
+ * support.h: helpers shared by the Criterion tests: an engine with a chosen
+ * strategy, a one-call "run this world", and the path of the built binary.
+ * Not a test framework: each test file still says what it checks.
+ */
+#ifndef SIM_TEST_SUPPORT_H
+#define SIM_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "schedulers/strategy.h"
+
+struct engine *test_engine(uint32_t cpus);
+void test_engine_done(struct engine *e);
+
+/* Run the world built by build(e, arg) once with the given strategy and
+ * run seed; returns the outcome.  The engine is left after the run (not
+ * ended) so the caller can inspect it; call engine_end() after. */
+enum run_outcome test_run(struct engine *e, enum strategy_kind kind,
+			  uint64_t seed, void (*build)(struct engine *e, void *arg),
+			  void *arg);
+
+/* Path of the built simrun binary and of the source tree. */
+const char *test_simrun_path(void);
+const char *test_source_dir(void);
+
+/* Run a shell command, capturing stdout and stderr into malloc'd strings
+ * (NULL when not wanted); returns its exit status (or 128+signal). */
+int test_sh(const char *cmd, char **out, char **err);
+
+#endif /* SIM_TEST_SUPPORT_H */
