@@ -4,6 +4,7 @@
  */
 #include "engine/engine.h"
 #include "mm/locks.h"
+#include "mm/vmstat.h"
 #include "mm/world.h"
 
 struct task_ctx {
@@ -42,6 +43,7 @@ struct task *mm_task_create(struct engine *e, const char *name, uint16_t cpu,
 void mm_world_reset(void)
 {
 	mm_obj_ids_reset();
+	vm_events_reset();
 }
 
 struct world *world_build(struct engine *e, const struct scenario *s)
