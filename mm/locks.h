@@ -76,6 +76,11 @@ struct lock_common {
 /* lockdep's MAX_LOCK_DEPTH; no model path nests anywhere near it. */
 #define HELD_LOCKS_MAX 48
 
+/* Folio references one task may hold at once: fuse_fill_write_pages
+ * holds a request's worth (FUSE_WRITE_PAGES_MAX, 32) plus a fault's two
+ * (the faulting folio and a COW copy). */
+#define TASK_FOLIO_REFS_MAX 48
+
 struct held_lock {
 	struct lock_common *lock;
 	enum lock_mode mode;
@@ -112,7 +117,15 @@ struct task_mm {
 	uint64_t waiting_since_ns;
 	struct rwsem_waiter rwsem_waiter;
 
-	void *fault;			/* the fault in progress (mm/memory.c) */
+	void *fault;			/* the fault in progress (mm/fault.c) */
+
+	/* Folio references the task holds itself (folio_get/folio_put):
+	 * the leak checker counts them as owned while the task runs a
+	 * kernel path, and as leaked once the operation that took them has
+	 * returned (mm/page_alloc.c). */
+	struct folio *folio_refs[TASK_FOLIO_REFS_MAX];
+	uint32_t folio_refs_count;
+	uint32_t pagefault_disabled;	/* pagefault_disable() nesting */
 };
 
 static inline struct task_mm *task_mm(const struct task *t)
