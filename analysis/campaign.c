@@ -19,8 +19,14 @@ bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
 			   struct strategy *s, uint64_t base_seed,
 			   uint64_t index, struct run_result *out)
 {
-	uint64_t seed = sim_run_seed(base_seed, index);
+	/* A search over one world (dfs) must see the same latency draws in
+	 * every schedule, hence the same seed. */
+	uint64_t seed = s->ops->same_seed_every_schedule
+				? base_seed
+				: sim_run_seed(base_seed, index);
 
+	SIM_ASSERT(out != NULL);
+	SIM_ASSERT(sc->cpus <= e->params.cpus);
 	engine_begin(e, seed);
 	world_build(e, sc);
 	strategy_begin(s, seed, index);

@@ -14,7 +14,9 @@
 
 struct run_result {
 	uint64_t index;		/* schedule index in the campaign */
-	uint64_t seed;		/* run seed: sim_run_seed(base, index) */
+	uint64_t seed;		/* run seed: sim_run_seed(base, index), or
+				 * the base seed for every schedule of a
+				 * strategy that enumerates one world (dfs) */
 	enum run_outcome outcome;
 	uint64_t steps;
 	uint64_t decisions;
@@ -26,8 +28,10 @@ struct run_result {
 struct engine *campaign_engine(const struct scenario *sc, FILE *trace_out);
 
 /*
- * Run schedule `index` of the campaign with base seed `base_seed`.  The
- * engine is left holding the finished run (findings, decision log) until
+ * Run schedule `index` of the campaign with base seed `base_seed`.  The run
+ * seed is sim_run_seed(base_seed, index), except for strategies with
+ * same_seed_every_schedule (dfs), whose schedules all run with base_seed.
+ * The engine is left holding the finished run (findings, decision log) until
  * the next call or engine_end.  Returns false when the strategy has nothing
  * more to explore after this schedule.
  */

@@ -30,6 +30,8 @@ const char *strategy_kind_name(enum strategy_kind k)
 
 bool strategy_kind_parse(const char *name, enum strategy_kind *k)
 {
+	SIM_ASSERT(name != NULL);
+	SIM_ASSERT(k != NULL);
 	for (int i = 0; i < STRATEGY_KINDS_COUNT; i++) {
 		if (strcmp(name, kind_names[i]) == 0) {
 			*k = (enum strategy_kind)i;
@@ -72,6 +74,37 @@ void strategy_destroy(struct strategy *s)
 	if (s->ops->destroy)
 		s->ops->destroy(s);
 	free(s);
+}
+
+void strategy_status(const struct strategy *s, struct strategy_status *st)
+{
+	SIM_ASSERT(s != NULL);
+	SIM_ASSERT(st != NULL);
+	*st = (struct strategy_status){ 0 };
+	if (s->ops->status)
+		s->ops->status(s, st);
+	/* A search that diverged or was truncated has not covered the space,
+	 * whatever else it says. */
+	if (st->diverged || st->truncated)
+		SIM_ASSERT(!st->exhausted);
+}
+
+bool strategy_exhausted(const struct strategy *s)
+{
+	struct strategy_status st;
+
+	strategy_status(s, &st);
+	return st.exhausted;
+}
+
+bool strategy_diverged(const struct strategy *s, uint64_t *at_decision)
+{
+	struct strategy_status st;
+
+	strategy_status(s, &st);
+	if (st.diverged && at_decision)
+		*at_decision = st.diverged_at;
+	return st.diverged;
 }
 
 struct chooser strategy_chooser(struct strategy *s)
