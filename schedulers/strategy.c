@@ -21,6 +21,7 @@ static bool (*const inits[STRATEGY_KINDS_COUNT])(struct strategy *, char *,
 	[STRATEGY_TIMED] = strategy_timed_init,
 	[STRATEGY_RANDOM] = strategy_random_init,
 	[STRATEGY_PCT] = strategy_pct_init,
+	[STRATEGY_DFS] = strategy_dfs_init,
 };
 
 const char *strategy_kind_name(enum strategy_kind k)
