@@ -43,5 +43,10 @@ bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
 		.trace_hash = engine_trace_hash(e),
 	};
 	struct schedule_result r = { o, e->steps, e->decisions_count };
-	return strategy_end(s, &r);
+	bool more = strategy_end(s, &r);
+	/* The engine's outcome cannot show a replay that finished with log
+	 * entries left: it did not reproduce the recorded run either. */
+	if (strategy_diverged(s, NULL))
+		out->outcome = RUN_DIVERGED;
+	return more;
 }

@@ -32,8 +32,10 @@ struct engine *campaign_engine(const struct scenario *sc, FILE *trace_out);
  * seed is sim_run_seed(base_seed, index), except for strategies with
  * same_seed_every_schedule (dfs), whose schedules all run with base_seed.
  * The engine is left holding the finished run (findings, decision log) until
- * the next call or engine_end.  Returns false when the strategy has nothing
- * more to explore after this schedule.
+ * the next call or engine_end.  A run whose strategy reports a divergence
+ * that the engine could not see (replay finishing with log entries left
+ * over) is reported as RUN_DIVERGED in out->outcome.  Returns false when the
+ * strategy has nothing more to explore after this schedule.
  */
 bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
 			   struct strategy *s, uint64_t base_seed,

@@ -22,6 +22,7 @@ static bool (*const inits[STRATEGY_KINDS_COUNT])(struct strategy *, char *,
 	[STRATEGY_RANDOM] = strategy_random_init,
 	[STRATEGY_PCT] = strategy_pct_init,
 	[STRATEGY_DFS] = strategy_dfs_init,
+	[STRATEGY_REPLAY] = strategy_replay_init,
 };
 
 const char *strategy_kind_name(enum strategy_kind k)
@@ -56,11 +57,7 @@ struct strategy *strategy_create(const struct strategy_params *p, char *err,
 		return NULL;
 	}
 	s->params = *p;
-	if (!inits[p->kind]) {
-		snprintf(err, err_len, "strategy %s is not built yet", kind_names[p->kind]);
-		free(s);
-		return NULL;
-	}
+	SIM_ASSERT(inits[p->kind] != NULL);
 	if (!inits[p->kind](s, err, err_len)) {
 		free(s);
 		return NULL;
