@@ -41,4 +41,19 @@ bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
 			   struct strategy *s, uint64_t base_seed,
 			   uint64_t index, struct run_result *out);
 
+/*
+ * PCT's k, the estimated run length in decisions, when the user gave none:
+ * the number of decisions of one `timed` run of the campaign's schedule 0
+ * (run seed sim_run_seed(base_seed, 0)), at least 1.  The campaign passes it
+ * as params.pct_steps.  The estimate depends only on the scenario and the
+ * base seed, never on earlier schedules, so any PCT schedule re-run alone
+ * (same base seed, same index) draws the same change points.  The
+ * calibration run is not a schedule of the campaign: hook subscribers
+ * (checkers, the store) and the text trace do not see it, and the engine is
+ * ended afterwards.
+ */
+uint64_t campaign_estimate_pct_steps(struct engine *e,
+				     const struct scenario *sc,
+				     uint64_t base_seed);
+
 #endif /* SIM_CAMPAIGN_H */
