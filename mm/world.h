@@ -15,6 +15,15 @@ struct world {
 	uint32_t tasks_count;
 };
 
+/* Create a task that carries the model's per-task state (struct task_mm):
+ * every task that runs model code must be made with this. */
+struct task *mm_task_create(struct engine *e, const char *name, uint16_t cpu,
+			    void (*fn)(void *arg), void *arg);
+
+/* Start a fresh world: object ids from 1 again.  world_build calls it;
+ * tests that build worlds by hand call it first. */
+void mm_world_reset(void);
+
 /* Build the world of `s` in `e` (after engine_begin, before engine_run). */
 struct world *world_build(struct engine *e, const struct scenario *s);
 

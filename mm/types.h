@@ -1,0 +1,305 @@
+/*
+ * types.h: the state of the modeled machine, under the kernel's names:
+ * mm_struct, vm_area_struct, page tables (pmd_t, pte_t), inode,
+ * address_space and its page cache, folio, swap entries.  Small, but every
+ * reference has an owner that will drop it, so leak and refcount checks are
+ * real.  Not behaviour: the functions that change this state live in the
+ * mm/ file named like the kernel's (memory.c, filemap.c, ...).
+ *
+ * Simplifications, each harmless for the locking questions simrun answers:
+ *  - Addresses are page numbers: a VMA is [vm_start, vm_end) in pages.
+ *    Byte offsets inside a page never matter to the locking.
+ *  - One process: one mm_struct, threads share it (every seed scenario is
+ *    about threads of one process; reclaim walks it through rmap as usual).
+ *  - Page tables have two levels: an array of PMD entries, each none, a PTE
+ *    table (512 PTEs with their own ptl: split PTE locks) or a huge mapping.
+ *    The PGD/P4D/PUD levels never change under the faults modeled.
+ *  - The page cache is an array indexed by page offset (the xarray's
+ *    meaning without its nodes); the i_pages lock guards changes to it, and
+ *    lockless readers (fault-around under RCU) read it as the kernel's
+ *    xas_load does.
+ *  - Folio contents are a version number (`data`): a write bumps it, so a
+ *    lost write or stale data shows as a version mismatch.
+ */
+#ifndef SIM_MM_TYPES_H
+#define SIM_MM_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mm/locks.h"
+
+typedef uint64_t pgoff_t;
+
+#define PTRS_PER_PTE 512
+#define HPAGE_PMD_ORDER 9
+#define HPAGE_PMD_NR (1u << HPAGE_PMD_ORDER)
+
+/* PMD entries per mm: 8 x 2 MiB = 16 MiB of address space, far more than
+ * any scenario maps. */
+#define PMDS_MAX 8
+#define MM_PAGES_MAX ((uint64_t)PMDS_MAX * PTRS_PER_PTE)
+/* VMAs per mm and mappings per file: scenarios use a handful. */
+#define VMAS_MAX 32
+/* Pages per file: the largest file a scenario can describe (16 MiB). */
+#define FILE_PAGES_MAX 4096
+/* Files per world. */
+#define FILES_MAX 8
+/* Folios that can exist in one run: page cache + anon + swap-in copies. */
+#define FOLIOS_MAX 8192
+/* Swap slots on the one swap device. */
+#define SWAP_SLOTS_MAX 4096
+/* Remembered changes of one folio's refcount or mapcount, for leak
+ * reports ("the last functions that changed them"). */
+#define FOLIO_REF_LOG_MAX 8
+
+/* --------------------------------------------------------------- folios */
+
+enum pageflags {
+	PG_locked = 0,
+	PG_uptodate,
+	PG_dirty,
+	PG_writeback,
+	PG_readahead,
+	PG_swapcache,
+	PG_anon,
+	PG_error,
+	PG_reclaim,
+	PG_lru,
+	PAGEFLAGS_COUNT,
+};
+
+/* A swap entry: the slot's offset on the one swap device.  Offset 0 is
+ * never handed out, so val == 0 is "no entry". */
+typedef struct {
+	uint32_t val;
+} swp_entry_t;
+
+struct folio_ref_change {
+	const char *where;	/* model function */
+	int16_t ref_delta;
+	int16_t map_delta;
+	int32_t refcount;	/* after the change */
+	int32_t mapcount;
+	uint16_t task;		/* TRACE_NO_TASK for an event */
+	uint64_t step;
+};
+
+struct address_space;
+struct anon_vma;
+
+struct folio {
+	uint32_t id;			/* world object id */
+	unsigned long flags;		/* 1 << PG_* */
+	int32_t refcount;		/* folio_ref_count() */
+	int32_t mapcount;		/* PTE and PMD mappings */
+	uint8_t order;			/* 0, or HPAGE_PMD_ORDER for a THP */
+	struct address_space *mapping;	/* page cache owner, NULL if none */
+	struct anon_vma *anon_vma;	/* anonymous folios */
+	pgoff_t index;			/* page offset in mapping / anon */
+	swp_entry_t swap;		/* valid while PG_swapcache */
+	struct lock_common lock;	/* PG_locked's class and wait queue */
+	struct task *lock_owner;	/* NULL while I/O owns PG_locked */
+	uint64_t data;			/* content version */
+	bool freed;			/* back on the free list */
+	uint32_t ref_log_next;
+	struct folio_ref_change ref_log[FOLIO_REF_LOG_MAX];
+};
+
+static inline bool folio_test(const struct folio *f, enum pageflags b)
+{
+	return (f->flags >> b) & 1ul;
+}
+
+static inline void folio_set(struct folio *f, enum pageflags b)
+{
+	f->flags |= 1ul << b;
+}
+
+static inline void folio_clear(struct folio *f, enum pageflags b)
+{
+	f->flags &= ~(1ul << b);
+}
+
+static inline uint32_t folio_nr_pages(const struct folio *f)
+{
+	return 1u << f->order;
+}
+
+/* --------------------------------------------------------- page tables */
+
+enum pte_kind {
+	PTE_NONE = 0,
+	PTE_PRESENT,		/* maps folio (page `subpage` of it) */
+	PTE_SWAP,		/* a swap entry */
+	PTE_MIGRATION,		/* a migration entry: wait for it */
+	PTE_DEVICE_PRIVATE,	/* device-private memory (migrate_to_ram) */
+};
+
+typedef struct {
+	uint8_t kind;		/* enum pte_kind */
+	bool write;
+	bool dirty;
+	uint16_t subpage;
+	struct folio *folio;
+	swp_entry_t swp;
+} pte_t;
+
+static inline bool pte_none(pte_t p)
+{
+	return p.kind == PTE_NONE;
+}
+
+static inline bool pte_present(pte_t p)
+{
+	return p.kind == PTE_PRESENT;
+}
+
+/* pte_same: every field, as the kernel compares the whole word. */
+static inline bool pte_same(pte_t a, pte_t b)
+{
+	return a.kind == b.kind && a.write == b.write && a.dirty == b.dirty &&
+	       a.subpage == b.subpage && a.folio == b.folio &&
+	       a.swp.val == b.swp.val;
+}
+
+struct pte_table {
+	uint32_t id;
+	spinlock_t ptl;			/* split PTE lock of this table */
+	pte_t ptes[PTRS_PER_PTE];
+};
+
+enum pmd_kind {
+	PMD_NONE = 0,
+	PMD_TABLE,
+	PMD_HUGE,
+};
+
+typedef struct {
+	uint8_t kind;		/* enum pmd_kind */
+	bool write;
+	struct pte_table *table;
+	struct folio *folio;	/* PMD_HUGE */
+} pmd_t;
+
+/* --------------------------------------------------------------- files */
+
+struct inode;
+
+/* A page cache slot: a folio, a value (shadow) entry, or empty. */
+struct xa_slot {
+	struct folio *folio;
+	bool value;
+};
+
+struct address_space {
+	uint32_t id;
+	struct inode *host;
+	struct xa_slot i_pages[FILE_PAGES_MAX];
+	spinlock_t i_pages_lock;		/* xa_lock */
+	struct rw_semaphore i_mmap_rwsem;
+	struct rw_semaphore invalidate_lock;
+	struct vm_area_struct *i_mmap[VMAS_MAX];
+	uint32_t i_mmap_count;
+	uint32_t nrpages;
+	struct block_device *bdev;		/* where reads come from */
+};
+
+struct inode {
+	uint32_t id;
+	char name[32];
+	uint64_t i_size;			/* bytes */
+	struct rw_semaphore i_rwsem;
+	struct address_space i_data;
+	bool fuse;				/* fuse write path */
+	bool no_map_pages;			/* vm_ops without map_pages */
+	bool thp;				/* page cache may hold THPs */
+};
+
+struct file {
+	struct inode *f_inode;
+	struct address_space *f_mapping;
+};
+
+#define PAGE_SIZE_BYTES 4096ull
+
+static inline pgoff_t i_size_pages(const struct inode *inode)
+{
+	return (inode->i_size + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
+}
+
+/* ----------------------------------------------------------------- VMAs */
+
+#define VM_READ		0x0001ul
+#define VM_WRITE	0x0002ul
+#define VM_SHARED	0x0008ul
+#define VM_MAYWRITE	0x0020ul
+#define VM_HUGEPAGE	0x20000000ul
+
+struct vm_fault;
+typedef uint32_t vm_fault_t;
+
+struct vm_operations_struct {
+	vm_fault_t (*fault)(struct vm_fault *vmf);
+	vm_fault_t (*map_pages)(struct vm_fault *vmf, pgoff_t start,
+				pgoff_t end);
+	vm_fault_t (*page_mkwrite)(struct vm_fault *vmf);
+};
+
+struct anon_vma {
+	uint32_t id;
+	struct rw_semaphore rwsem;
+	struct vm_area_struct *vmas[VMAS_MAX];
+	uint32_t vmas_count;
+};
+
+struct mm_struct;
+
+struct vm_area_struct {
+	uint32_t id;
+	char name[32];
+	uint64_t vm_start;			/* page number */
+	uint64_t vm_end;			/* page number, exclusive */
+	unsigned long vm_flags;
+	struct mm_struct *vm_mm;
+	struct file *vm_file;
+	pgoff_t vm_pgoff;
+	struct anon_vma *anon_vma;
+	const struct vm_operations_struct *vm_ops;
+	struct rw_semaphore vm_lock;		/* the per-VMA lock */
+	uint64_t vm_lock_seq;
+	bool detached;
+};
+
+static inline bool vma_is_anonymous(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == NULL;
+}
+
+static inline uint64_t vma_pages(const struct vm_area_struct *vma)
+{
+	return vma->vm_end - vma->vm_start;
+}
+
+/* ------------------------------------------------------------ mm_struct */
+
+struct mm_struct {
+	uint32_t id;
+	struct rw_semaphore mmap_lock;
+	uint64_t mm_lock_seq;		/* VMA write locks: see mmap_lock.c */
+	uint64_t mm_seq;		/* speculative faults: odd while
+					 * mmap_lock is held for write */
+	struct vm_area_struct *vmas[VMAS_MAX];	/* sorted by vm_start */
+	uint32_t vmas_count;
+	spinlock_t page_table_lock;
+	spinlock_t pmd_lock;		/* split PMD lock of the one PMD page */
+	pmd_t pmd[PMDS_MAX];
+};
+
+static inline pmd_t *pmd_of(struct mm_struct *mm, uint64_t addr)
+{
+	SIM_ASSERT(addr < MM_PAGES_MAX);
+	return &mm->pmd[addr / PTRS_PER_PTE];
+}
+
+#endif /* SIM_MM_TYPES_H */
