@@ -30,6 +30,11 @@
  *
  * Reading (replay, regress): store_load_run, store_find_run and
  * store_runs_with_findings read what is committed, not what is staged.
+ * To replay a loaded run: scenario_load_text(info.scenario_json, ...,
+ * info.variant), a STRATEGY_REPLAY strategy of info.decisions, and
+ * campaign_run_schedule(e, sc, replay, info.seed, 0, ...): schedule 0 runs
+ * with its base seed, so this is the recorded run seed whatever strategy
+ * (dfs included) chose it.
  */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
@@ -140,7 +145,7 @@ enum store_rc store_campaign_begin(struct store *s,
 /* One finished run, as store_run_add records it. */
 struct store_run {
 	uint64_t idx;			/* schedule index in the campaign */
-	uint64_t seed;			/* run seed: sim_run_seed(base, idx) */
+	uint64_t seed;			/* run_result.seed: what replay needs */
 	enum run_outcome outcome;
 	uint64_t steps;
 	uint64_t virtual_ns;

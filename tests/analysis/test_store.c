@@ -3,7 +3,8 @@
  * its users meet it: through store.h for simrun's side, and through plain
  * SQL on a second sqlite3 connection for the kernel developer's side.
  * Covers the schema and its version, round trips through store_load_run
- * (decision logs byte for byte, seeds of 2^63 and more exactly), the
+ * (decision logs byte for byte, seeds of 2^63 and more exactly, and a real
+ * run that replays from the file to the same trace hash), the
  * deadlocks and findings_by_signature views, metric accumulation and the
  * README's p99 query, batching (visible after flush; committed batches
  * survive a process that dies without closing), and the operating errors:
@@ -411,7 +412,7 @@ Test(store, round_trip_through_load_run)
 		    "leak|0000000000000001|{\"folio\": 3|NULL|NULL\n");
 }
 
-Test(store, real_run_decisions_round_trip)
+Test(store, real_run_replays_from_the_file)
 {
 	char err[1024];
 	char path[512];
@@ -434,21 +435,23 @@ Test(store, real_run_decisions_round_trip)
 		.variant = sc->variant,
 		.strategy = "random",
 		.base_seed = 99,
-		.schedules = 1,
+		.schedules = 4,
 	};
 	int64_t cid;
 	cr_assert_eq(store_campaign_begin(s, &c, &cid), STORE_OK);
 
+	/* Schedule 3: its run seed differs from the base seed, so replay
+	 * must take the run's own seed from the file. */
 	struct run_result r;
 	struct store_run sr;
-	campaign_run_schedule(e, sc, strat, 99, 0, &r);
+	campaign_run_schedule(e, sc, strat, 99, 3, &r);
 	store_run_fill(&sr, &r, e);
 	add_ok(s, cid, &sr, e->findings, e->findings_count);
 	cr_assert_eq(store_campaign_end(s, cid, STORE_DONE), STORE_OK);
 
 	int64_t rid;
 	struct store_run_info info;
-	cr_assert_eq(store_find_run(s, cid, 0, &rid), STORE_OK);
+	cr_assert_eq(store_find_run(s, cid, 3, &rid), STORE_OK);
 	cr_assert_eq(store_load_run(s, rid, &info), STORE_OK, "%s",
 		     store_error(s));
 	size_t len;
@@ -463,11 +466,29 @@ Test(store, real_run_decisions_round_trip)
 		cr_expect_arr_eq(info.decisions, d, len);
 	cr_expect_eq(info.scenario_json_len, sc->json_len);
 	cr_expect(memcmp(info.scenario_json, sc->json_text, sc->json_len) == 0);
-	/* The stored scenario loads again: replay needs nothing else. */
+	/* Replay needs nothing but the file: the stored scenario, the run
+	 * seed (as the base seed of schedule 0) and the stored log give the
+	 * same run, trace hash and all. */
+	cr_assert_gt(info.decisions_len, 0, "the run made no decision: "
+		     "replaying it would prove nothing");
 	struct scenario *again = scenario_load_text(
 		info.scenario_json, info.scenario_json_len, "simrun.db",
 		info.variant, err, sizeof(err));
-	cr_expect(again != NULL, "%s", err);
+	cr_assert(again != NULL, "%s", err);
+	struct strategy_params rp = {
+		.kind = STRATEGY_REPLAY,
+		.replay_log = info.decisions,
+		.replay_len = info.decisions_len,
+	};
+	struct strategy *replay = strategy_create(&rp, err, sizeof(err));
+	cr_assert(replay != NULL, "%s", err);
+	struct run_result rr;
+	campaign_run_schedule(e, again, replay, info.seed, 0, &rr);
+	cr_expect_eq(rr.outcome, info.outcome);
+	cr_expect_eq(rr.seed, info.seed);
+	cr_expect_eq(rr.steps, info.steps);
+	cr_expect_eq(rr.trace_hash, info.trace_hash);
+	strategy_destroy(replay);
 	scenario_free(again);
 	store_run_info_free(&info);
 
