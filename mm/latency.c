@@ -270,22 +270,29 @@ uint64_t exp_q32(int64_t x_q32)
 	return (acc + (1ull << (down - 1))) >> down;
 }
 
+/* "<ns> ns is above the 60 s a latency may be", in buf. */
+static const char *too_long(uint64_t ns, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu ns is above the %llu s a latency may be",
+		 (unsigned long long)ns,
+		 (unsigned long long)(LATENCY_NS_MAX / 1000000000ull));
+	return buf;
+}
+
 const char *latency_spec_check(const struct latency_spec *s, const char **key,
 			       char *buf, size_t len)
 {
-	static const char too_long[] = "is above the 60 s a latency may be";
-
 	SIM_ASSERT(key != NULL);
 	SIM_ASSERT(buf != NULL && len > 0);
 	*key = "model";
 	switch (s->model) {
 	case LATENCY_FIXED:
 		*key = "ns";
-		return s->ns > LATENCY_NS_MAX ? too_long : NULL;
+		return s->ns > LATENCY_NS_MAX ? too_long(s->ns, buf, len) : NULL;
 	case LATENCY_UNIFORM:
 		*key = "max";
 		if (s->max_ns > LATENCY_NS_MAX)
-			return too_long;
+			return too_long(s->max_ns, buf, len);
 		*key = "min";
 		if (s->min_ns > s->max_ns) {
 			snprintf(buf, len,
@@ -300,7 +307,7 @@ const char *latency_spec_check(const struct latency_spec *s, const char **key,
 		if (s->median_ns == 0)
 			return "median must be at least 1 ns";
 		if (s->median_ns > LATENCY_NS_MAX)
-			return too_long;
+			return too_long(s->median_ns, buf, len);
 		*key = "p99";
 		if (s->p99_ns < s->median_ns) {
 			snprintf(buf, len,
