@@ -6,9 +6,12 @@
  * that lookups take; folio_free_swap's conditions; that two faults racing
  * to swap in one entry from a disk share one folio and one read in every
  * schedule, the loser either finding the folio in the cache or backing off
- * a tick on -EEXIST (both paths are reached); that a zram swap-in
- * completes inline, including do_swap_page's skip-swapcache sequence; and
- * that what swap_writepage writes is what a later swap-in reads.
+ * a tick on -EEXIST (both paths are reached); that a lookup racing with
+ * the folio's deletion and freeing retries and never returns a freed or
+ * moved folio (both retry paths are reached); that swapping in a slot
+ * freed meanwhile gives nothing; that a zram swap-in completes inline,
+ * including do_swap_page's skip-swapcache sequence; and that what
+ * swap_writepage writes is what a later swap-in reads.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -184,7 +187,7 @@ Test(swap_state, racing_swapins_share_one_folio_and_one_read)
 	uint32_t backed_off = 0, cache_hit = 0;
 
 	on_disk = true;
-	for (uint64_t seed = 1; seed <= 200; seed++) {
+	for (uint64_t seed = 1; seed <= 1000; seed++) {
 		sim_marks_reset();
 		enum strategy_kind k = seed % 4 ? STRATEGY_RANDOM
 						: STRATEGY_TIMED;
@@ -213,10 +216,99 @@ Test(swap_state, racing_swapins_share_one_folio_and_one_read)
 		}
 		engine_end(e);
 	}
-	fprintf(stderr, "racing swap-ins: %u of 200 schedules backed off on -EEXIST, %u found the folio cached\n",
+	fprintf(stderr, "racing swap-ins: %u of 1000 schedules backed off on -EEXIST, %u found the folio cached\n",
 		backed_off, cache_hit);
 	cr_assert_gt(backed_off, 0, "the -EEXIST path is reached");
 	cr_assert_gt(cache_hit, 0, "the cache-hit path is reached");
+	test_engine_done(e);
+}
+
+/* ------------------------------------------ lookup racing with deletion */
+
+static struct folio *victim;
+static struct folio *looked_up;
+static bool victim_was_freed_when_returned;
+
+static void lookup_task(void *arg)
+{
+	(void)arg;
+	looked_up = swap_cache_get_folio(swp_entry(1));
+	if (looked_up) {
+		victim_was_freed_when_returned = looked_up->freed;
+		CHECK(looked_up->refcount >= 1);
+		swap_folio_put(looked_up);
+	}
+}
+
+/* Reclaim's side: it holds a reference, removes the folio from the cache
+ * and frees it. */
+static void delete_task(void *arg)
+{
+	(void)arg;
+	folio_lock(victim);
+	delete_from_swap_cache(victim);
+	folio_unlock(victim);
+	swap_folio_put(victim);
+}
+
+static void build_lookup_race(struct engine *e, void *arg)
+{
+	(void)arg;
+	mm_world_reset();
+	failed[0] = '\0';
+	freed = 0;
+	si = swapon(&e->arena, make_device(e), 16);
+	/* Slot 1 cached, no PTE left: as reclaim finds it. */
+	victim = arena_new(&e->arena, struct folio);
+	victim->id = mm_obj_id();
+	folio_lock_init(victim);
+	folio_set(victim, PG_anon);
+	folio_set(victim, PG_uptodate);
+	folio_set(victim, PG_swapcache);
+	victim->swap = swp_entry(1);
+	victim->refcount = 2;		/* reclaim's and the cache's */
+	si->swap_map[1] = SWAP_HAS_CACHE;
+	si->inuse_pages = 1;
+	si->swapper_space->i_pages[1].folio = victim;
+	si->swapper_space->nrpages = 1;
+	looked_up = NULL;
+	victim_was_freed_when_returned = false;
+	mm_task_create(e, "fault", 0, lookup_task, NULL);
+	mm_task_create(e, "reclaim", 1, delete_task, NULL);
+}
+
+Test(swap_state, lookup_racing_with_deletion_retries)
+{
+	struct engine *e = test_engine(2);
+	uint64_t freed_under = 0, moved_under = 0, found = 0;
+
+	vmstat_hooks_unsubscribe(&freed);
+	cr_assert(vmstat_hooks_subscribe(&freed_hook));
+	on_disk = false;
+	sim_marks_reset();
+	for (uint64_t seed = 1; seed <= 1000; seed++) {
+		cr_assert_eq(test_run(e, STRATEGY_RANDOM, seed,
+				      build_lookup_race, NULL),
+			     RUN_OK);
+		cr_assert(failed[0] == '\0', "seed %llu: %s",
+			  (unsigned long long)seed, failed);
+		cr_assert_eq(e->findings_count, 0);
+		cr_assert(!victim_was_freed_when_returned);
+		cr_assert_eq(freed, 1, "freed exactly once");
+		cr_assert(victim->freed && victim->refcount == 0);
+		cr_assert_eq(si->swap_map[1], 0);
+		found += looked_up != NULL;
+		swap_check_invariants(si);
+		engine_end(e);
+	}
+	freed_under = sim_mark_hits("swap_cache_get_folio: folio freed under lookup");
+	moved_under = sim_mark_hits("swap_cache_get_folio: slot changed under lookup");
+	fprintf(stderr, "lookup vs deletion, 1000 schedules: found %llu, retried on a freed folio %llu, on a moved one %llu times\n",
+		(unsigned long long)found, (unsigned long long)freed_under,
+		(unsigned long long)moved_under);
+	cr_assert_gt(freed_under, 0);
+	cr_assert_gt(moved_under, 0);
+	cr_assert_gt(found, 0);
 	test_engine_done(e);
 }
 
@@ -251,6 +343,9 @@ static void zram_body(void)
 	CHECK(si->swap_map[2] == 0);
 	g->swap.val = 0;
 	swap_folio_put(g);
+
+	/* Slot 3 is free: the PTE that named it is stale. */
+	CHECK(swapin_readahead(swp_entry(3)) == NULL);
 }
 
 static uint32_t blocks;
@@ -283,7 +378,10 @@ Test(swap_state, zram_swapin_completes_inline)
 	body = zram_body;
 	on_disk = false;
 	cr_assert(engine_subscribe(e, &block_hook));
+	sim_marks_reset();
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 3, build_zram, NULL), RUN_OK);
+	cr_assert_eq(sim_mark_hits("__read_swap_cache_async: slot no longer used"),
+		     1);
 	cr_assert(failed[0] == '\0', "%s", failed);
 	cr_assert_eq(blocks, 0, "a zram swap-in never sleeps");
 	cr_assert_eq(vm_events(PSWPIN), 2);

@@ -181,8 +181,11 @@ static void prepare_body(void)
 
 Test(swapfile, swapcache_prepare_answers)
 {
+	sim_marks_reset();
 	struct engine *e = run_body(prepare_body, 8);
 	cr_assert_eq(e->findings_count, 0);
+	cr_assert_eq(sim_mark_hits("swapcache_prepare: -EEXIST"), 1);
+	cr_assert_eq(sim_mark_hits("swapcache_prepare: -ENOENT"), 1);
 	test_engine_done(e);
 }
 
