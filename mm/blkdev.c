@@ -232,6 +232,7 @@ static void blk_end_folio_read(const struct blk_request *rq)
 	struct folio *folio = rq->private;
 
 	SIM_ASSERT(rq->op == REQ_OP_READ);
+	SIM_ASSERT(folio_test_locked(folio) && folio->lock_owner == NULL);
 	folio_end_read(folio, true);
 }
 
@@ -240,6 +241,7 @@ static void blk_end_folio_write(const struct blk_request *rq)
 	struct folio *folio = rq->private;
 
 	SIM_ASSERT(rq->op == REQ_OP_WRITE);
+	SIM_ASSERT(folio_test(folio, PG_writeback));
 	folio_end_writeback(folio);
 }
 

@@ -177,6 +177,8 @@ uint64_t mul_u64_shift(uint64_t a, uint64_t b, unsigned shift)
 	uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
 
 	SIM_ASSERT(shift <= 64);
+	/* The high half of a 64 x 64 product cannot wrap. */
+	SIM_ASSERT(hi >= hh);
 	if (shift == 64)
 		return hi;
 	if (shift == 0)
@@ -217,8 +219,11 @@ int64_t normal_quantile_q24(uint64_t u)
 {
 	/* p < 1/2: P = u.  p > 1/2: 1 - p = (~u + 1/2) / 2^64, so the mirror
 	 * image of ~u; the two halves are exactly symmetric. */
-	if (u < (1ull << 63))
-		return lower_quantile_q24(u);
+	if (u < (1ull << 63)) {
+		int64_t z = lower_quantile_q24(u);
+		SIM_ASSERT(z <= 0);
+		return z;
+	}
 	int64_t z = -lower_quantile_q24(~u);
 	SIM_ASSERT(z >= 0);
 	return z;
@@ -273,6 +278,8 @@ uint64_t exp_q32(int64_t x_q32)
 /* "<ns> ns is above the 60 s a latency may be", in buf. */
 static const char *too_long(uint64_t ns, char *buf, size_t len)
 {
+	SIM_ASSERT(ns > LATENCY_NS_MAX);
+	SIM_ASSERT(buf != NULL && len > 0);
 	snprintf(buf, len, "%llu ns is above the %llu s a latency may be",
 		 (unsigned long long)ns,
 		 (unsigned long long)(LATENCY_NS_MAX / 1000000000ull));

@@ -90,6 +90,8 @@ static bool read_disk(struct jread *r, const cJSON *v,
 	bool has_latency, has_write;
 	int preset = -1;
 
+	SIM_ASSERT(cJSON_IsObject(v));
+	SIM_ASSERT(dev->kind == DEVICE_DISK);
 	if (cJSON_GetObjectItemCaseSensitive(v, "compressor"))
 		return jread_fail_at(r, "compressor",
 				     "a compressor belongs to zram devices; this one is a disk");
@@ -117,6 +119,8 @@ static bool read_zram(struct jread *r, const cJSON *v,
 	bool present;
 	int comp = ZRAM_COMP_LZ4;
 
+	SIM_ASSERT(cJSON_IsObject(v));
+	SIM_ASSERT(dev->kind == DEVICE_ZRAM);
 	if (cJSON_GetObjectItemCaseSensitive(v, "preset"))
 		return jread_fail_at(r, "preset",
 				     "presets are for disks; a zram device's costs follow its \"compressor\"");
@@ -141,6 +145,8 @@ static bool read_device(struct jread *r, const cJSON *v,
 					    "compressor", NULL };
 	int kind = 0;
 
+	SIM_ASSERT(r != NULL && dev != NULL);
+	SIM_ASSERT(dev->name[0] != '\0');
 	if (!jread_object(r, v, keys) ||
 	    !jread_enum(r, v, "kind", true, kind_names, &kind))
 		return false;
@@ -156,6 +162,8 @@ static void device_names(const struct scenario_devices *d, char *buf,
 {
 	size_t at = 0;
 
+	SIM_ASSERT(buf != NULL && len > 0);
+	SIM_ASSERT(d->count <= DEVICES_MAX);
 	buf[0] = '\0';
 	for (uint32_t i = 0; i < d->count && at + 1 < len; i++) {
 		int n = snprintf(buf + at, len - at, "%s\"%s\"", i ? ", " : "",
@@ -172,6 +180,8 @@ static bool read_swap(struct jread *r, const cJSON *v,
 	char name[DEVICE_NAME_MAX] = "";
 	struct scenario_swap *sw = &d->swap;
 
+	SIM_ASSERT(r != NULL && v != NULL);
+	SIM_ASSERT(!sw->configured);
 	sw->slots = SWAP_SLOTS_MAX - 1;
 	if (!jread_object(r, v, keys) ||
 	    !jread_str(r, v, "device", true, name, sizeof(name)) ||
@@ -219,6 +229,8 @@ bool scenario_read_devices(struct jread *r, const struct cJSON *doc,
 	const cJSON *devs = cJSON_GetObjectItemCaseSensitive(doc, "devices");
 	const cJSON *swap = cJSON_GetObjectItemCaseSensitive(doc, "swap");
 
+	SIM_ASSERT(r != NULL && d != NULL);
+	SIM_ASSERT(cJSON_IsObject(doc));
 	*d = (struct scenario_devices){ 0 };
 	if (devs) {
 		size_t at = jread_push_key(r, "devices");

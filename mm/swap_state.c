@@ -11,7 +11,8 @@
 #include "mm/swap_state.h"
 #include "mm/vmstat.h"
 
-/* Folios allocated by swap_folio_alloc in this world (FOLIOS_MAX). */
+/* Folios allocated by swap_folio_alloc in this world, held to FOLIOS_MAX
+ * until the fault paths' allocator, which will own that count, exists. */
 static uint32_t swap_folios_allocated;
 
 /* ---------------------------------------------- folio references (interim) */
@@ -99,6 +100,7 @@ void swap_cache_init(struct arena *a, struct swap_info_struct *si)
 	space->id = mm_obj_id();
 	spin_lock_init(&space->i_pages_lock, LC_I_PAGES, space->id);
 	si->swapper_space = space;
+	/* A new world's swap device: its swap-in folios count from zero. */
 	swap_folios_allocated = 0;
 }
 
@@ -263,6 +265,7 @@ struct folio *read_swap_cache_async(swp_entry_t entry)
 
 	if (allocated) {
 		SIM_ASSERT(folio != NULL);
+		SIM_ASSERT(folio_test(folio, PG_swapcache));
 		swap_read_folio(folio);
 	}
 	return folio;

@@ -38,6 +38,9 @@ struct swap_info_struct *swapon(struct arena *a, struct block_device *bdev,
 
 void swap_world_reset(void)
 {
+	/* Never in the middle of a run: the device lives as long as its
+	 * world. */
+	SIM_ASSERT(sim == NULL || !sim->in_run);
 	swap_info_one = NULL;
 }
 
@@ -151,11 +154,12 @@ void swap_free(swp_entry_t entry)
 	struct swap_info_struct *si = swp_swap_info(entry);
 	uint32_t offset = swp_offset(entry);
 
+	SIM_ASSERT(sim_current() != NULL);
 	spin_lock(&si->lock);
+	SIM_ASSERT((si->swap_map[offset] & ~SWAP_HAS_CACHE) <= SWAP_MAP_MAX);
 	if ((si->swap_map[offset] & ~SWAP_HAS_CACHE) == 0) {
-		char sig[64];
-		snprintf(sig, sizeof(sig), "swap_free:unused");
-		sim_report("refcount_underflow", sim_signature(sig),
+		sim_report("refcount_underflow",
+			   sim_signature("swap_free:unused"),
 			   "{\"function\":\"swap_free\"}",
 			   "swap_free: Unused swap offset entry %u", offset);
 		spin_unlock(&si->lock);
@@ -185,6 +189,7 @@ int swapcache_prepare(swp_entry_t entry)
 	uint32_t offset = swp_offset(entry);
 	int err = 0;
 
+	SIM_ASSERT(sim_current() != NULL);
 	spin_lock(&si->lock);
 	uint8_t has_cache = si->swap_map[offset] & SWAP_HAS_CACHE;
 	uint8_t count = si->swap_map[offset] & ~SWAP_HAS_CACHE;
