@@ -5,8 +5,10 @@
  * 1e-8.  Then draws 100,000 log-normal latencies for the NVMe and HDD
  * presets and a custom setting and checks the sample median and p99 are
  * within 5% of the configured ones (printing the figures); that fixed and
- * uniform draw exactly what they must; that one seed gives one sequence;
- * and that invalid specs are refused naming the member at fault.
+ * uniform draw exactly what they must; that one seed gives one sequence,
+ * the same on every build (pinned values: this suite runs at -O2 and, in
+ * the sanitizer build, at -O0); and that invalid specs are refused naming
+ * the member at fault.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -248,4 +250,36 @@ Test(latency, invalid_specs_name_the_member)
 				   .ns = LATENCY_NS_MAX + 1 };
 	cr_assert_not_null(latency_spec_check(&s, &key, buf, sizeof(buf)));
 	cr_assert_str_eq(key, "ns");
+}
+
+/* The first draws of seed 42, and sigma against mpmath's
+ * floor(2^32 * ln(p99/median) / Phi^-1(0.99)): any build, compiler or
+ * architecture must give exactly these. */
+Test(latency, pinned_draws_on_every_build)
+{
+	static const uint64_t first[] = { 33147, 45613, 57480, 76733, 102224 };
+	struct latency_spec s;
+	struct latency_dist d;
+	struct prng p;
+	uint32_t depth;
+	uint64_t sum = 0;
+
+	disk_preset_get(DISK_PRESET_NVME, &s, &depth);
+	latency_dist_init(&d, &s);
+	cr_assert(d.sigma_q32 >= 1279707349 - 2 && d.sigma_q32 <= 1279707349 + 2,
+		  "nvme sigma_q32 %llu", (unsigned long long)d.sigma_q32);
+	prng_seed(&p, 42);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(latency_draw(&d, &p), first[i], "draw %d", i);
+	for (int i = 0; i < 1000; i++)
+		sum += latency_draw(&d, &p);
+	cr_assert_eq(sum, 51856673);
+	disk_preset_get(DISK_PRESET_HDD, &s, &depth);
+	latency_dist_init(&d, &s);
+	cr_assert(d.sigma_q32 >= 943100287 - 2 && d.sigma_q32 <= 943100287 + 2,
+		  "hdd sigma_q32 %llu", (unsigned long long)d.sigma_q32);
+	sum = 0;
+	for (int i = 0; i < 1000; i++)
+		sum += latency_draw(&d, &p);
+	cr_assert_eq(sum, 6141094691ull);
 }
