@@ -7,6 +7,8 @@
  * Top-level keys:
  *   name, description     what the scenario is and which kernel change
  *   machine               { cpus }
+ *   devices, swap         block devices and the swap device
+ *                         (scenario_devices.c)
  *   tasks                 [ { name, cpu, ops: [ { <op>: { ... } } ] } ]
  *   explore               { strategy, schedules, pct_depth, preemptions,
  *                           steps_max, virtual_time_max }
@@ -232,7 +234,7 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 {
 	static const char *const keys[] = { "name", "description", "machine",
 					    "tasks", "explore", "variants",
-					    "expect", NULL };
+					    "expect", "devices", "swap", NULL };
 	static const char *const machine_keys[] = { "cpus", NULL };
 
 	if (!jread_object(r, doc, keys))
@@ -252,6 +254,8 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 		if (!ok)
 			return false;
 	}
+	if (!scenario_read_devices(r, doc, &s->devices))
+		return false;
 
 	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
 	if (!tasks)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "engine/limits.h"
+#include "mm/scenario_devices.h"
 
 #define SCENARIO_NAME_MAX 64
 #define SCENARIO_DESCRIPTION_MAX 2048
@@ -66,6 +67,7 @@ struct scenario {
 	uint32_t tasks_count;
 	struct scenario_task tasks[TASKS_MAX];
 	struct scenario_explore explore;
+	struct scenario_devices devices;	/* devices, swap */
 
 	/* Every variant the file declares; `variant` is the one applied
 	 * (empty for the base scenario). */

@@ -3,6 +3,7 @@
  * scenario task's operations in order.
  */
 #include "engine/engine.h"
+#include "mm/devices.h"
 #include "mm/locks.h"
 #include "mm/vmstat.h"
 #include "mm/world.h"
@@ -51,6 +52,7 @@ struct world *world_build(struct engine *e, const struct scenario *s)
 	struct world *w = arena_new(&e->arena, struct world);
 
 	mm_world_reset();
+	devices_build(e, &s->devices);
 	SIM_ASSERT(s->cpus <= e->params.cpus);
 	w->scenario = s;
 	for (uint32_t i = 0; i < s->tasks_count; i++) {
