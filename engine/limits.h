@@ -72,10 +72,52 @@
 /* Coverage marks (SIM_MARK sites) in the whole program. */
 #define MARKS_MAX 512
 
+/* The result database (analysis/store.c).
+ *
+ * Runs are staged in memory and written in one transaction per batch of
+ * this many: each commit costs a WAL append (and now and then a
+ * checkpoint), which a batch spreads over many runs, while a crash loses at
+ * most the staged batch.  The write lock is held only while a batch is
+ * written, never while schedules run, so several simrun processes can share
+ * one database file. */
+#define STORE_BATCH_RUNS 256u
+/* Staged bytes (decision logs and finding text) that also end a batch: with
+ * every decision log kept, a batch of long runs would otherwise hold
+ * gigabytes in memory. */
+#define STORE_BATCH_BYTES (16u * 1024u * 1024u)
+/* How long a store waits for another process's write lock before it gives
+ * up with "database is locked by another process".  Another simrun holds it
+ * for one batch, well under a second; anything holding it for seconds is a
+ * user's open transaction, and waiting longer would only hide that. */
+#define STORE_BUSY_TIMEOUT_MS 2000
+/* Bytes of a store error message: a path (PATH_MAX is 4096, but paths that
+ * long are not typed by people) and a sentence. */
+#define STORE_MESSAGE_MAX 1024
+
+/* PCT's bug depth d (schedulers/pct.c): d - 1 priority change points per
+ * schedule.  The guarantee 1/(n * k^(d-1)) is already below 2^-100 at d = 16
+ * for any run worth simulating, so deeper settings would only sample noise;
+ * the scenario loader accepts the same range. */
+#define PCT_DEPTH_MAX 16
+
+/* Decisions one DFS schedule may branch on (schedulers/dfs.c keeps one
+ * 24-byte frame per decision, 1.5 MiB in all, allocated once).  With a
+ * preemption bound c the schedules of a run of D decisions number roughly
+ * (D * choices)^c, so a run past 65536 decisions is far beyond what DFS can
+ * exhaust even at c = 1; such runs are what PCT is for.  Decisions past the
+ * limit follow a fixed non-preempting rule and the search says it was
+ * truncated. */
+#define DFS_DEPTH_MAX 65536u
+
 static_assert(CHOICES_MAX == TASKS_MAX + EVENTS_MAX, "every task and event can be a choice");
 static_assert(STEPS_DEFAULT <= STEPS_LIMIT, "default budget within the ceiling");
 static_assert(TASKS_MAX <= 65535, "task ids fit the 16-bit trace field");
 static_assert(CPUS_MAX <= 255, "cpu ids fit the 8-bit trace field");
 static_assert(TASK_STACK_BYTES % 4096 == 0, "stacks are whole pages");
+static_assert(STORE_BATCH_RUNS >= 1, "a batch holds at least one run");
+static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
+	      "a batch holds a long run's decision log");
+static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
+static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
 
 #endif /* SIM_LIMITS_H */

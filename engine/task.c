@@ -3,6 +3,7 @@
  * scheduler.  See the state machine at the top of engine.h.  Not the
  * scheduler loop (engine.c) nor wait queues (waitq.c).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine_int.h"

@@ -179,8 +179,8 @@ __attribute__((constructor)) static void mm_register_trace_kinds(void)
 		{ TRACE_FOLIO_WRITE, "folio_write" },
 		{ TRACE_ISIZE_READ, "isize_read" },
 		{ TRACE_VMA_READ, "vma_read" },	{ TRACE_VMA_WRITE, "vma_write" },
-		{ TRACE_FAULT, "fault" },	{ TRACE_IO_SUBMIT, "io_submit" },
-		{ TRACE_IO_DONE, "io_done" },	{ TRACE_SYSCALL, "syscall" },
+		{ TRACE_FAULT, "fault" },	{ TRACE_READ_SUBMIT, "read_submit" },
+		{ TRACE_READ_DONE, "read_done" },	{ TRACE_SYSCALL, "syscall" },
 		{ TRACE_COPY, "copy" },
 	};
 

@@ -305,10 +305,10 @@ void filemap_read_folio_submit(struct folio *folio,
 	SIM_ASSERT(folio->lock_owner == sim_current());
 	SIM_ASSERT(!folio_test(folio, PG_uptodate));
 	sim_cost(COST_IO_SUBMIT_NS);
-	mm_yield(TRACE_IO_SUBMIT, folio->id);
+	mm_yield(TRACE_READ_SUBMIT, folio->id);
 	count_vm_event(IO_SUBMITTED);
 	folio_lock_to_io(folio);
-	sim_event_add(sim_now() + mapping->host->read_latency_ns, TRACE_IO_DONE,
+	sim_event_add(sim_now() + mapping->host->read_latency_ns, TRACE_READ_DONE,
 		      folio->id, read_end_io, folio);
 }
 

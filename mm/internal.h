@@ -16,7 +16,7 @@
  * Trace kinds of model steps, after the lock layer's.  A step ends with
  * the kind of what it was about to do: the interleaving point is *before*
  * the access, so another choice may change the state the access will see.
- * New kinds (swap, reclaim, truncate) go before TRACE_MM_KINDS_END.
+ * New kinds of the fault paths go before TRACE_MM_KINDS_END.
  */
 enum {
 	TRACE_PTE_READ = TRACE_MODEL_LOCK_LAST + 1,
@@ -31,14 +31,16 @@ enum {
 	TRACE_VMA_READ,		/* VMA tree walk, VMA fields */
 	TRACE_VMA_WRITE,
 	TRACE_FAULT,		/* do_user_addr_fault entry */
-	TRACE_IO_SUBMIT,
-	TRACE_IO_DONE,		/* an I/O completion event */
+	TRACE_READ_SUBMIT,
+	TRACE_READ_DONE,		/* an I/O completion event */
 	TRACE_SYSCALL,
 	TRACE_COPY,		/* copy to or from user memory */
 	TRACE_MM_KINDS_END,
 };
 
-static_assert(TRACE_MM_KINDS_END <= TRACE_KINDS_MAX, "trace kinds fit");
+/* Kinds 64..79 belong to devices and swap (blkdev.h, swapfile.h). */
+static_assert(TRACE_MM_KINDS_END <= TRACE_MODEL_FIRST + 48,
+	      "below the device and swap kinds");
 
 /* A yield point in model code.  Event context (an I/O completion) runs to
  * its end without yielding, as an interrupt handler does. */

@@ -10,6 +10,8 @@
  *   kernel                { <knob>: <variant> }           scenario_world.c
  *   files                 [ { name, size, cached, ... } ]  scenario_world.c
  *   vmas                  [ { name, start, pages, kind, ... } ]
+ *   devices, swap         block devices and the swap device
+ *                         (scenario_devices.c)
  *   tasks                 [ { name, cpu, ops: [ { <op>: { ... } } ] } ]
  *                         ops: sleep here; fault, write, mmap, munmap,
  *                         mprotect in scenario_world.c
@@ -243,7 +245,7 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 	static const char *const keys[] = { "name", "description", "machine",
 					    "kernel", "files", "vmas",
 					    "tasks", "explore", "variants",
-					    "expect", NULL };
+					    "expect", "devices", "swap", NULL };
 	static const char *const machine_keys[] = { "cpus", NULL };
 
 	if (!jread_object(r, doc, keys))
@@ -263,6 +265,8 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 		if (!ok)
 			return false;
 	}
+	if (!scenario_read_devices(r, doc, &s->devices))
+		return false;
 
 	if (!scenario_read_world(r, doc, s))
 		return false;

@@ -13,6 +13,7 @@
 
 #include "engine/limits.h"
 #include "mm/knobs.h"
+#include "mm/scenario_devices.h"
 
 #define SCENARIO_NAME_MAX 64
 #define SCENARIO_DESCRIPTION_MAX 2048
@@ -137,6 +138,7 @@ struct scenario {
 	uint32_t tasks_count;
 	struct scenario_task tasks[TASKS_MAX];
 	struct scenario_explore explore;
+	struct scenario_devices devices;	/* devices, swap */
 
 	/* The kernel model: variants, files, mappings. */
 	struct kernel_knobs knobs;

@@ -8,6 +8,9 @@
  */
 #include "engine/engine.h"
 #include "mm/internal.h"
+#include "mm/devices.h"
+#include "mm/locks.h"
+#include "mm/vmstat.h"
 #include "mm/world.h"
 
 struct mm_world *mm_world;
@@ -266,6 +269,7 @@ struct world *world_build(struct engine *e, const struct scenario *s)
 	struct world *w = arena_new(&e->arena, struct world);
 
 	mm_world_reset();
+	devices_build(e, &s->devices);
 	SIM_ASSERT(s->cpus <= e->params.cpus);
 	SIM_ASSERT(s->files_count <= FILES_MAX);
 	w->scenario = s;

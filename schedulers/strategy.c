@@ -20,6 +20,9 @@ static bool (*const inits[STRATEGY_KINDS_COUNT])(struct strategy *, char *,
 						  size_t) = {
 	[STRATEGY_TIMED] = strategy_timed_init,
 	[STRATEGY_RANDOM] = strategy_random_init,
+	[STRATEGY_PCT] = strategy_pct_init,
+	[STRATEGY_DFS] = strategy_dfs_init,
+	[STRATEGY_REPLAY] = strategy_replay_init,
 };
 
 const char *strategy_kind_name(enum strategy_kind k)
@@ -30,6 +33,8 @@ const char *strategy_kind_name(enum strategy_kind k)
 
 bool strategy_kind_parse(const char *name, enum strategy_kind *k)
 {
+	SIM_ASSERT(name != NULL);
+	SIM_ASSERT(k != NULL);
 	for (int i = 0; i < STRATEGY_KINDS_COUNT; i++) {
 		if (strcmp(name, kind_names[i]) == 0) {
 			*k = (enum strategy_kind)i;
@@ -52,11 +57,7 @@ struct strategy *strategy_create(const struct strategy_params *p, char *err,
 		return NULL;
 	}
 	s->params = *p;
-	if (!inits[p->kind]) {
-		snprintf(err, err_len, "strategy %s is not built yet", kind_names[p->kind]);
-		free(s);
-		return NULL;
-	}
+	SIM_ASSERT(inits[p->kind] != NULL);
 	if (!inits[p->kind](s, err, err_len)) {
 		free(s);
 		return NULL;
@@ -72,6 +73,37 @@ void strategy_destroy(struct strategy *s)
 	if (s->ops->destroy)
 		s->ops->destroy(s);
 	free(s);
+}
+
+void strategy_status(const struct strategy *s, struct strategy_status *st)
+{
+	SIM_ASSERT(s != NULL);
+	SIM_ASSERT(st != NULL);
+	*st = (struct strategy_status){ 0 };
+	if (s->ops->status)
+		s->ops->status(s, st);
+	/* A search that diverged or was truncated has not covered the space,
+	 * whatever else it says. */
+	if (st->diverged || st->truncated)
+		SIM_ASSERT(!st->exhausted);
+}
+
+bool strategy_exhausted(const struct strategy *s)
+{
+	struct strategy_status st;
+
+	strategy_status(s, &st);
+	return st.exhausted;
+}
+
+bool strategy_diverged(const struct strategy *s, uint64_t *at_decision)
+{
+	struct strategy_status st;
+
+	strategy_status(s, &st);
+	if (st.diverged && at_decision)
+		*at_decision = st.diverged_at;
+	return st.diverged;
 }
 
 struct chooser strategy_chooser(struct strategy *s)

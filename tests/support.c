@@ -51,6 +51,21 @@ enum run_outcome test_run(struct engine *e, enum strategy_kind kind,
 	return o;
 }
 
+bool test_run_with(struct engine *e, struct strategy *s, uint64_t seed,
+		   uint64_t index, void (*build)(struct engine *e, void *arg),
+		   void *arg, enum run_outcome *outcome)
+{
+	engine_begin(e, seed);
+	build(e, arg);
+	strategy_begin(s, seed, index);
+	struct chooser ch = strategy_chooser(s);
+	enum run_outcome o = engine_run(e, &ch);
+	struct schedule_result r = { o, e->steps, e->decisions_count };
+	if (outcome)
+		*outcome = o;
+	return strategy_end(s, &r);
+}
+
 const char *test_simrun_path(void)
 {
 	return SIMRUN_BUILD_DIR "/simrun";

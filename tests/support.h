@@ -22,6 +22,15 @@ enum run_outcome test_run(struct engine *e, enum strategy_kind kind,
 			  uint64_t seed, void (*build)(struct engine *e, void *arg),
 			  void *arg);
 
+/* Run one schedule of the world built by build(e, arg) with an existing
+ * strategy: engine_begin, build, strategy_begin(s, seed, index), engine_run,
+ * strategy_end.  Stores the outcome in *outcome (when not NULL) and returns
+ * what strategy_end returned (more schedules to explore).  The engine is
+ * left after the run, as with test_run. */
+bool test_run_with(struct engine *e, struct strategy *s, uint64_t seed,
+		   uint64_t index, void (*build)(struct engine *e, void *arg),
+		   void *arg, enum run_outcome *outcome);
+
 /* Path of the built simrun binary and of the source tree. */
 const char *test_simrun_path(void);
 const char *test_source_dir(void);
