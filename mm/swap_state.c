@@ -6,88 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "mm/internal.h"
 #include "mm/page_io.h"
-#include "mm/pagemap.h"
 #include "mm/swap_state.h"
-#include "mm/vmstat.h"
-
-/* Folios allocated by swap_folio_alloc in this world, held to FOLIOS_MAX
- * until the fault paths' allocator, which will own that count, exists. */
-static uint32_t swap_folios_allocated;
-
-/* ---------------------------------------------- folio references (interim) */
-
-static void ref_log(struct folio *folio, int ref_delta, const char *where)
-{
-	struct task *t = sim_current();
-	struct folio_ref_change *c =
-		&folio->ref_log[folio->ref_log_next++ % FOLIO_REF_LOG_MAX];
-
-	SIM_ASSERT(where != NULL);
-	SIM_ASSERT(ref_delta != 0);
-	c->where = where;
-	c->ref_delta = (int16_t)ref_delta;
-	c->map_delta = 0;
-	c->refcount = folio->refcount;
-	c->mapcount = folio->mapcount;
-	c->task = t ? t->id : TRACE_NO_TASK;
-	c->step = sim->steps;
-}
-
-struct folio *swap_folio_alloc(const char *where)
-{
-	struct folio *folio = arena_new(sim_arena(), struct folio);
-
-	SIM_ASSERT(where != NULL);
-	SIM_ASSERT(++swap_folios_allocated <= FOLIOS_MAX);
-	folio->id = mm_obj_id();
-	folio_lock_init(folio);
-	folio_set(folio, PG_anon);	/* swap-backed */
-	folio->refcount = 1;
-	ref_log(folio, 1, where);
-	return folio;
-}
-
-void swap_folio_ref_add(struct folio *folio, int nr, const char *where)
-{
-	SIM_ASSERT(nr > 0);
-	SIM_ASSERT(folio->refcount > 0 && !folio->freed);
-	folio->refcount += nr;
-	ref_log(folio, nr, where);
-}
-
-bool swap_folio_try_get(struct folio *folio, const char *where)
-{
-	SIM_ASSERT(folio->refcount >= 0);
-	if (folio->refcount == 0)
-		return false;
-	SIM_ASSERT(!folio->freed);
-	folio->refcount++;
-	ref_log(folio, 1, where);
-	return true;
-}
-
-void swap_folio_ref_sub(struct folio *folio, int nr, const char *where)
-{
-	SIM_ASSERT(nr > 0);
-	SIM_ASSERT(!folio->freed);
-	if (folio->refcount < nr) {
-		char sig[128];
-		snprintf(sig, sizeof(sig), "refcount_underflow:folio:%s", where);
-		sim_report("refcount_underflow", sim_signature(sig), NULL,
-			   "%s drops %d references of folio %u, which has %d",
-			   where, nr, folio->id, folio->refcount);
-		return;
-	}
-	folio->refcount -= nr;
-	ref_log(folio, -nr, where);
-	if (folio->refcount > 0)
-		return;
-	SIM_ASSERT(!folio_test_locked(folio));
-	SIM_ASSERT(!folio_test(folio, PG_swapcache));
-	folio->freed = true;
-	vmstat_folio_freed(folio);
-}
 
 /* --------------------------------------------------------------- the cache */
 
@@ -100,8 +21,6 @@ void swap_cache_init(struct arena *a, struct swap_info_struct *si)
 	space->id = mm_obj_id();
 	spin_lock_init(&space->i_pages_lock, LC_I_PAGES, space->id);
 	si->swapper_space = space;
-	/* A new world's swap device: its swap-in folios count from zero. */
-	swap_folios_allocated = 0;
 }
 
 struct address_space *swap_address_space(swp_entry_t entry)
@@ -127,7 +46,7 @@ void add_to_swap_cache(struct folio *folio, swp_entry_t entry)
 	/* Invariant 1: the caller holds the slot's SWAP_HAS_CACHE, which is
 	 * what makes it the only one inserting here. */
 	SIM_ASSERT(si->swap_map[offset] & SWAP_HAS_CACHE);
-	swap_folio_ref_add(folio, nr, __func__);
+	folio_ref_add(folio, nr);
 	folio_set(folio, PG_swapcache);
 	folio->swap = entry;
 	spin_lock(&space->i_pages_lock);
@@ -170,7 +89,7 @@ void delete_from_swap_cache(struct folio *folio)
 	put_swap_folio(folio, entry);
 	/* The caller's own reference keeps the folio alive. */
 	SIM_ASSERT(folio->refcount > nr);
-	swap_folio_ref_sub(folio, nr, __func__);
+	folio_put_refs(folio, nr);
 }
 
 bool add_to_swap(struct folio *folio)
@@ -204,14 +123,14 @@ struct folio *swap_cache_get_folio(swp_entry_t entry)
 			rcu_read_unlock();
 			return NULL;
 		}
-		if (!swap_folio_try_get(folio, __func__)) {
+		if (!folio_try_get(folio)) {
 			SIM_MARK("swap_cache_get_folio: folio freed under lookup");
 			rcu_read_unlock();
 			continue;
 		}
 		if (space->i_pages[offset].folio != folio) {
 			SIM_MARK("swap_cache_get_folio: slot changed under lookup");
-			swap_folio_put(folio);
+			folio_put(folio);
 			rcu_read_unlock();
 			continue;
 		}
@@ -240,11 +159,15 @@ struct folio *__read_swap_cache_async(swp_entry_t entry,
 		}
 		/* Allocate before taking SWAP_HAS_CACHE, so that racers loop
 		 * for as short a time as possible. */
-		folio = swap_folio_alloc(__func__);
+		folio = folio_alloc(0);
+		if (!folio)
+			return NULL;
+		/* __folio_set_swapbacked: an anonymous folio from birth. */
+		folio_set(folio, PG_anon);
 		int err = swapcache_prepare(entry);
 		if (err == 0)
 			break;
-		swap_folio_put(folio);
+		folio_put(folio);
 		if (err != -EEXIST)
 			return NULL;
 		/* Another task holds SWAP_HAS_CACHE and has not inserted its

@@ -86,17 +86,4 @@ struct folio *read_swap_cache_async(swp_entry_t entry);
  */
 struct folio *swapin_readahead(swp_entry_t entry);
 
-/*
- * Folio references, until the fault paths' folio_alloc / folio_get /
- * folio_put exist: these act on folio->refcount and its change log exactly
- * as those will, and are to be replaced by them when the branches merge.
- * A folio whose refcount reaches 0 is freed (vmstat_folio_freed).
- */
-struct folio *swap_folio_alloc(const char *where);
-void swap_folio_ref_add(struct folio *folio, int nr, const char *where);
-/* folio_try_get: false when the refcount is already 0 (being freed). */
-bool swap_folio_try_get(struct folio *folio, const char *where);
-void swap_folio_ref_sub(struct folio *folio, int nr, const char *where);
-#define swap_folio_put(f) swap_folio_ref_sub((f), 1, __func__)
-
 #endif /* SIM_MM_SWAP_STATE_H */

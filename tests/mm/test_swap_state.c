@@ -68,10 +68,19 @@ static struct block_device *make_device(struct engine *e)
 	return blkdev_create_disk(&e->arena, "nvme0", &lat, &lat, depth);
 }
 
+/* A world of the swap device alone: the folio pool, no mm contents. */
+static void world_begin(struct engine *e)
+{
+	struct kernel_knobs k = kernel_knobs_default();
+
+	mm_world_reset();
+	mm_world_create(e, &k);
+}
+
 static void build_one(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
+	world_begin(e);
 	failed[0] = '\0';
 	freed = 0;
 	si = swapon(&e->arena, make_device(e), 16);
@@ -97,9 +106,10 @@ static struct engine *run_body(void (*fn)(void), bool disk)
 
 static void refs_body(void)
 {
-	struct folio *f = swap_folio_alloc(__func__);
+	struct folio *f = folio_alloc(0);
 	struct address_space *space;
 
+	folio_set(f, PG_anon);
 	folio_lock_new(f);
 	folio_set(f, PG_uptodate);
 	CHECK(f->refcount == 1);
@@ -115,7 +125,7 @@ static void refs_body(void)
 	struct folio *g = swap_cache_get_folio(e);
 	CHECK(g == f);
 	CHECK(f->refcount == 3);		/* the lookup's */
-	swap_folio_put(g);
+	folio_put(g);
 	CHECK(f->refcount == 2);
 
 	CHECK(swap_duplicate(e) == 0);		/* a swap PTE */
@@ -133,7 +143,7 @@ static void refs_body(void)
 	CHECK(!folio_free_swap(f));		/* not in the cache */
 	folio_unlock(f);
 	CHECK(freed == 0);
-	swap_folio_put(f);
+	folio_put(f);
 	CHECK(f->freed && freed == 1);
 }
 
@@ -164,13 +174,13 @@ static void swapin_task(void *arg)
 	folio_unlock(f);
 	got[i] = f;
 	end_ns[i] = sim_now();
-	swap_folio_put(f);
+	folio_put(f);
 }
 
 static void build_race(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
+	world_begin(e);
 	failed[0] = '\0';
 	si = swapon(&e->arena, make_device(e), 16);
 	si->swap_map[1] = 1;		/* one swap PTE refers to slot 1 */
@@ -236,37 +246,36 @@ static void lookup_task(void *arg)
 	if (looked_up) {
 		victim_was_freed_when_returned = looked_up->freed;
 		CHECK(looked_up->refcount >= 1);
-		swap_folio_put(looked_up);
+		folio_put(looked_up);
 	}
 }
 
-/* Reclaim's side: it holds a reference, removes the folio from the cache
- * and frees it. */
+/* Reclaim's side: it takes a reference (isolating the folio from the
+ * LRU), removes the folio from the cache and frees it. */
 static void delete_task(void *arg)
 {
 	(void)arg;
+	folio_get(victim);
 	folio_lock(victim);
 	delete_from_swap_cache(victim);
 	folio_unlock(victim);
-	swap_folio_put(victim);
+	folio_put(victim);
 }
 
 static void build_lookup_race(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
+	world_begin(e);
 	failed[0] = '\0';
 	freed = 0;
 	si = swapon(&e->arena, make_device(e), 16);
-	/* Slot 1 cached, no PTE left: as reclaim finds it. */
-	victim = arena_new(&e->arena, struct folio);
-	victim->id = mm_obj_id();
-	folio_lock_init(victim);
+	/* Slot 1 cached, no PTE left: as reclaim finds it.  Built before any
+	 * task runs, so the allocation's reference is the cache's. */
+	victim = folio_alloc(0);
 	folio_set(victim, PG_anon);
 	folio_set(victim, PG_uptodate);
 	folio_set(victim, PG_swapcache);
 	victim->swap = swp_entry(1);
-	victim->refcount = 2;		/* reclaim's and the cache's */
 	si->swap_map[1] = SWAP_HAS_CACHE;
 	si->inuse_pages = 1;
 	si->swapper_space->i_pages[1].folio = victim;
@@ -326,10 +335,11 @@ static void zram_body(void)
 	CHECK(f->data == 77);
 	CHECK(vm_events(PSWPIN) == 1);
 	CHECK(t->steps > steps);	/* lookups and the cache insert yield */
-	swap_folio_put(f);
+	folio_put(f);
 
 	/* do_swap_page's skip-swapcache sequence on slot 2 (count 1). */
-	struct folio *g = swap_folio_alloc(__func__);
+	struct folio *g = folio_alloc(0);
+	folio_set(g, PG_anon);
 	folio_lock_new(g);
 	CHECK(swapcache_prepare(swp_entry(2)) == 0);
 	g->swap = swp_entry(2);
@@ -342,7 +352,7 @@ static void zram_body(void)
 	swapcache_clear(si, swp_entry(2));
 	CHECK(si->swap_map[2] == 0);
 	g->swap.val = 0;
-	swap_folio_put(g);
+	folio_put(g);
 
 	/* Slot 3 is free: the PTE that named it is stale. */
 	CHECK(swapin_readahead(swp_entry(3)) == NULL);
@@ -395,8 +405,9 @@ Test(swap_state, zram_swapin_completes_inline)
 
 static void roundtrip_body(void)
 {
-	struct folio *f = swap_folio_alloc(__func__);
+	struct folio *f = folio_alloc(0);
 
+	folio_set(f, PG_anon);
 	folio_lock_new(f);
 	folio_set(f, PG_uptodate);
 	f->data = 5;
@@ -414,18 +425,21 @@ static void roundtrip_body(void)
 	folio_lock(f);
 	delete_from_swap_cache(f);
 	folio_unlock(f);
-	swap_folio_put(f);
+	uint32_t f_id = f->id;
+	folio_put(f);
 	CHECK(f->freed);
 	CHECK(si->swap_map[e.val] == 1);
 
+	/* The pool may hand the same struct out again: a new folio is a new
+	 * object id. */
 	uint64_t t0 = sim_now();
 	struct folio *g = swapin_readahead(e);
-	CHECK(g != NULL && g != f);
+	CHECK(g != NULL && g->id != f_id);
 	folio_lock(g);
 	CHECK(sim_now() - t0 >= 20000);		/* waited for the disk */
 	CHECK(g->data == 5);
 	folio_unlock(g);
-	swap_folio_put(g);
+	folio_put(g);
 	CHECK(g->refcount == 1);		/* the cache's */
 }
 

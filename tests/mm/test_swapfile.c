@@ -43,8 +43,11 @@ static void task_body(void *arg)
 
 static void build_swap(struct engine *e, void *arg)
 {
+	struct kernel_knobs k = kernel_knobs_default();
+
 	(void)arg;
 	mm_world_reset();
+	mm_world_create(e, &k);
 	failed[0] = '\0';
 	struct block_device *z = zram_create(&e->arena, "zram0",
 					     ZRAM_COMP_LZ4, NULL, NULL);
@@ -66,7 +69,8 @@ static struct engine *run_body(void (*fn)(void), uint32_t nslots)
 
 static struct folio *new_locked_folio(void)
 {
-	struct folio *f = swap_folio_alloc(__func__);
+	struct folio *f = folio_alloc(0);
+	folio_set(f, PG_anon);
 	folio_lock_new(f);
 	return f;
 }
@@ -74,7 +78,7 @@ static struct folio *new_locked_folio(void)
 static void drop_folio(struct folio *f)
 {
 	folio_unlock(f);
-	swap_folio_put(f);
+	folio_put(f);
 }
 
 /* ------------------------------------------------------------ allocation */
