@@ -65,6 +65,26 @@
  * i_mmap linking (excluding the locks, charged separately). */
 #define COST_VMA_UPDATE_NS 300
 
+/* One VMA visited by an rmap walk (reclaim): computing the address and
+ * setting up page_vma_mapped_walk, a few cache misses at most. */
+#define COST_RMAP_VMA_NS 50
+
+/* Isolating one folio from the LRU under lru_lock (isolate_lru_folios:
+ * list move, flag and reference updates). */
+#define COST_ISOLATE_FOLIO_NS 30
+
+/* shrink_folio_list's own work per folio, excluding the locks, rmap walks
+ * and I/O charged separately: flag tests, list handling, the memcg
+ * uncharge and freeing.  kswapd reclaims clean page cache at roughly
+ * 1 GB/s per core, about 4 us per page all in, most of it rmap walks and
+ * TLB flushes; 500 ns is the remainder. */
+#define COST_RECLAIM_FOLIO_NS 500
+
+/* A device driver's migrate_to_ram copy of one page from device memory:
+ * mostly the copy engine's setup (1-2 us), the 4 KiB transfer over PCIe
+ * at ~16 GB/s adding 250 ns. */
+#define COST_DEVICE_COPY_NS 2000
+
 /* A fuse WRITE request round trip to a daemon on the same machine
  * (request queueing, two context switches, reply): ~20 us. */
 #define COST_FUSE_WRITE_NS 20000

@@ -7,6 +7,15 @@
  *
  * A fault's retry loop (states and invariants; tests cite the numbers):
  *
+ *   SPF:   user fault with speculative validated/unvalidated (Lespinasse
+ *          2021, KERNEL.md 7): read mm_seq, copy the VMA under RCU,
+ *          handle_mm_fault(flags | FAULT_FLAG_SPECULATIVE) holding no
+ *          lock.  -> done, or RETRY (SPF_ABORT) -> VMA or MMAP.
+ *          SPF_ATTEMPT counts every try.  The series predates the
+ *          per-VMA lock and went first, before mmap_lock; the model
+ *          keeps it first, so the order is SPF, VMA, MMAP.  A speculative
+ *          fault neither takes nor drops a fault lock, so whichever lock
+ *          the fallback takes it takes as a first attempt.
  *   VMA:   user fault with fault_lock vma_then_mmap: lock_vma_under_rcu,
  *          handle_mm_fault(flags | FAULT_FLAG_VMA_LOCK).
  *          -> done (VMA_LOCK_SUCCESS), or RETRY -> MMAP (VMA_LOCK_RETRY).
@@ -33,6 +42,9 @@
  *     is its bound, and the livelock checker judges the retries.
  *  5. PGFAULT is counted once per fault, by the attempt that completes it
  *     (handle_mm_fault's mm_account_fault); one fault record per fault.
+ *     A speculative attempt counts among the record's attempts.
+ *  6. A speculative attempt holds no lock when it returns, whatever its
+ *     result (it never takes one a fault keeps).
  *
  * Signals are not modeled: KILLABLE waits behave as plain waits.
  */
@@ -59,6 +71,50 @@ static struct vm_area_struct *lock_mm_and_find_vma(struct mm_struct *mm,
 		return vma;
 	mmap_read_unlock(mm);
 	return NULL;
+}
+
+/*
+ * do_speculative_fault: the series' speculative part of
+ * do_user_addr_fault.  Anonymous VMAs only (the series' first target;
+ * file VMAs needed filesystem changes it added later).  VM_FAULT_RETRY
+ * means abort: the caller counts SPF_ABORT and takes a lock.
+ */
+static vm_fault_t do_speculative_fault(struct mm_struct *mm, uint64_t address,
+				       bool write, unsigned int flags,
+				       struct fault_state *fs)
+{
+	struct vm_area_struct *vma, pvma;
+	vm_fault_t fault;
+
+	SIM_ASSERT(flags & FAULT_FLAG_USER);
+	SIM_ASSERT(fs->spf_vma == NULL);
+	uint64_t seq = mmap_seq_read_start(mm);
+	if (seq & 1) {
+		SIM_MARK("do_speculative_fault: mmap_lock held for write");
+		return VM_FAULT_RETRY;
+	}
+	rcu_read_lock();
+	vma = vma_lookup_rcu(mm, address);
+	if (!vma || !vma_is_anonymous(vma)) {
+		rcu_read_unlock();
+		return VM_FAULT_RETRY;
+	}
+	/* The copy the fault runs on: the VMA may be freed (after an RCU
+	 * grace period) or changed once we leave the read section. */
+	mm_yield(TRACE_VMA_READ, vma->id);
+	pvma = *vma;
+	rcu_read_unlock();
+	if (!mmap_seq_read_check(mm, seq)) {
+		SIM_MARK("do_speculative_fault: VMA changed while copied");
+		return VM_FAULT_RETRY;
+	}
+	if (access_error(write, &pvma))
+		return VM_FAULT_RETRY;
+	fs->spf_vma = vma;
+	fault = do_handle_mm_fault(&pvma, address, flags | FAULT_FLAG_SPECULATIVE,
+				   seq);
+	fs->spf_vma = NULL;
+	return fault;
 }
 
 static void fault_retry_report(struct task *t, uint64_t address,
@@ -96,7 +152,21 @@ vm_fault_t do_user_addr_fault(uint64_t address, bool write, bool user)
 	if (write)
 		flags |= FAULT_FLAG_WRITE;
 
-	/* Only user-mode faults try the per-VMA lock. */
+	/* Only user-mode faults try the speculative path (SPF) and the
+	 * per-VMA lock. */
+	if (kn->speculative != SPECULATIVE_OFF && (flags & FAULT_FLAG_USER)) {
+		uint32_t held = tm->held_count;
+		count_vm_event(SPF_ATTEMPT);
+		fs.attempts++;
+		fault = do_speculative_fault(mm, address, write, flags, &fs);
+		SIM_ASSERT(tm->held_count == held);	/* invariant 6 */
+		if (!(fault & VM_FAULT_RETRY)) {
+			rec.speculative = true;
+			goto done;
+		}
+		count_vm_event(SPF_ABORT);
+		fs.retry_why = NULL;
+	}
 	if (kn->fault_lock == FAULT_LOCK_VMA_THEN_MMAP &&
 	    (flags & FAULT_FLAG_USER)) {
 		vma = lock_vma_under_rcu(mm, address);
@@ -178,10 +248,14 @@ __attribute__((constructor)) static void mm_register_trace_kinds(void)
 		{ TRACE_FOLIO_READ, "folio_read" },
 		{ TRACE_FOLIO_WRITE, "folio_write" },
 		{ TRACE_ISIZE_READ, "isize_read" },
+		{ TRACE_ISIZE_WRITE, "isize_write" },
 		{ TRACE_VMA_READ, "vma_read" },	{ TRACE_VMA_WRITE, "vma_write" },
 		{ TRACE_FAULT, "fault" },	{ TRACE_READ_SUBMIT, "read_submit" },
 		{ TRACE_READ_DONE, "read_done" },	{ TRACE_SYSCALL, "syscall" },
-		{ TRACE_COPY, "copy" },
+		{ TRACE_COPY, "copy" },		{ TRACE_SEQ_READ, "seq_read" },
+		{ TRACE_LRU, "lru" },		{ TRACE_USER_STORE, "user_store" },
+		{ TRACE_WRITE_SUBMIT, "write_submit" },
+		{ TRACE_WRITE_DONE, "write_done" },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)

@@ -14,13 +14,14 @@
  * xas_retry); large folios in the page cache only come from the scenario
  * (files[].thp), readahead allocates small ones; mmap_miss accounting
  * (which turns readahead off for random access) is not modeled, so
- * readahead always runs; read errors never happen until the device model
- * can produce them, but every error branch the kernel has is here.
+ * readahead always runs; read errors never happen (no device model fails
+ * a request), but every error branch the kernel has is here.
  */
 #include <errno.h>
 #include <stdio.h>
 
 #include "mm/internal.h"
+#include "mm/swap_state.h"
 
 void folio_lock_init(struct folio *folio)
 {
@@ -140,6 +141,27 @@ void folio_wait_locked_at(struct folio *folio, const char *where)
 	lock_wait_end(&folio->lock, LOCK_READ);
 }
 
+void folio_put_wait_locked_at(struct folio *folio, const char *where)
+{
+	struct task *t = sim_current();
+
+	SIM_ASSERT(t != NULL);
+	might_sleep_at(where);
+	sim_yield(TRACE_LOCK, folio->lock.id);
+	if (!folio_test_locked(folio)) {
+		folio_put_at(folio, where);
+		return;
+	}
+	/* Whoever holds the lock holds a reference too: ours is not the
+	 * last, and the folio outlives our wait. */
+	SIM_ASSERT(folio->refcount > 1);
+	SIM_ASSERT(folio->lock_owner != t);
+	folio_put_at(folio, where);
+	lock_wait_begin(&folio->lock, LOCK_READ, where);
+	waitq_wait(&folio->lock.wq, FOLIO_WAIT_LOCKED, 0);
+	lock_wait_end(&folio->lock, LOCK_READ);
+}
+
 void folio_lock_to_io_at(struct folio *folio, const char *where)
 {
 	SIM_ASSERT(folio_test_locked(folio));
@@ -190,11 +212,14 @@ void folio_end_writeback(struct folio *folio)
 
 /* ------------------------------------------------------- the page cache */
 
-/* Lookups that race with a folio being freed give up after this many
- * retries: each retry needs the folio to leave and another to arrive at
- * the same index, which only a refcount bug (a freed folio still in the
- * cache) can repeat. */
-#define FILEMAP_GET_RETRIES_MAX 4
+/* Lookups that race with a folio being freed retry, as filemap_get_entry
+ * does (xas_reset and again), and so do the lookup-or-create loops that
+ * lose an insertion race: a folio whose refcount reclaim froze stays in
+ * the cache, unreferenceable, until reclaim deletes or unfreezes it, a
+ * few steps later.  Every retry takes a step, so the run's step budget
+ * (at most STEPS_LIMIT) ends a livelock first: the bound only guards the
+ * model. */
+#define FILEMAP_GET_RETRIES_MAX STEPS_LIMIT
 
 static struct folio *xa_load_folio(struct address_space *mapping,
 				   pgoff_t index)
@@ -212,7 +237,7 @@ struct folio *filemap_get_folio(struct address_space *mapping, pgoff_t index)
 
 	SIM_ASSERT(mapping != NULL);
 	rcu_read_lock();
-	for (int tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
+	for (uint64_t tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
 		folio = xa_load_folio(mapping, index);
 		if (!folio)
 			break;
@@ -262,17 +287,18 @@ bool filemap_add_folio(struct address_space *mapping, struct folio *folio,
 			(struct xa_slot){ .folio = folio, .value = false };
 	mapping->nrpages += nr;
 	spin_unlock(&mapping->i_pages_lock);
+	folio_add_lru(folio);
 	return true;
 }
 
-void filemap_remove_folio(struct folio *folio)
+void __filemap_remove_folio(struct folio *folio)
 {
 	struct address_space *mapping = folio->mapping;
 	uint32_t nr = folio_nr_pages(folio);
 
 	SIM_ASSERT(folio->lock_owner == sim_current());
 	SIM_ASSERT(mapping != NULL && mapping->i_pages[folio->index].folio == folio);
-	spin_lock(&mapping->i_pages_lock);
+	lockdep_assert_held(&mapping->i_pages_lock.c);
 	sim_cost(COST_XA_NS);
 	mm_yield(TRACE_XA_WRITE, mapping->id);
 	for (uint32_t i = 0; i < nr; i++)
@@ -280,36 +306,129 @@ void filemap_remove_folio(struct folio *folio)
 	mapping->nrpages -= nr;
 	mm_yield(TRACE_FOLIO_WRITE, folio->id);
 	folio->mapping = NULL;
+}
+
+void filemap_remove_folio(struct folio *folio)
+{
+	struct address_space *mapping = folio->mapping;
+	uint32_t nr = folio_nr_pages(folio);
+
+	SIM_ASSERT(mapping != NULL);
+	spin_lock(&mapping->i_pages_lock);
+	__filemap_remove_folio(folio);
 	spin_unlock(&mapping->i_pages_lock);
 	/* filemap_free_folio: the cache's references go. */
 	folio_put_refs(folio, (int)nr);
 }
 
+struct address_space *folio_mapping(struct folio *folio)
+{
+	SIM_ASSERT(!folio->freed);
+	sim_cost(COST_FOLIO_FLAG_NS);
+	mm_yield(TRACE_FOLIO_READ, folio->id);
+	if (folio_test(folio, PG_swapcache))
+		return swap_address_space(folio->swap);
+	SIM_ASSERT(!folio_test(folio, PG_anon) || folio->mapping == NULL);
+	return folio->mapping;
+}
+
 /* ------------------------------------------------------------ read I/O */
 
-static void read_end_io(void *arg)
+/* The read of a folio completes: its contents are what the backing
+ * store holds for its index (a THP's head page stands for it). */
+static void filemap_read_done(struct folio *folio)
 {
-	struct folio *folio = arg;
+	struct inode *host = folio->mapping->host;
 
 	/* A folio locked for read stays in the page cache (removal needs
 	 * the lock), so it cannot have been freed. */
 	SIM_ASSERT(!folio->freed);
 	SIM_ASSERT(folio->lock_owner == NULL && folio_test_locked(folio));
-	count_vm_event(IO_COMPLETED);
+	folio->data = host->disk_data[folio->index];
 	folio_end_read(folio, true);
 }
 
+static void read_end_io(void *arg)
+{
+	count_vm_event(IO_COMPLETED);
+	filemap_read_done(arg);
+}
+
+static void read_end_bio(const struct blk_request *rq)
+{
+	SIM_ASSERT(rq->op == REQ_OP_READ);
+	filemap_read_done(rq->private);
+}
+
+/*
+ * Start the read of a locked folio: through the file's block device
+ * (files[].device: its queue and latency distribution), or, without
+ * one, as one I/O that completes after the file's fixed read_latency.
+ */
 void filemap_read_folio_submit(struct folio *folio,
 			       struct address_space *mapping)
 {
 	SIM_ASSERT(folio->lock_owner == sim_current());
-	SIM_ASSERT(!folio_test(folio, PG_uptodate));
+	SIM_ASSERT(!folio_test(folio, PG_uptodate) && folio->mapping == mapping);
 	sim_cost(COST_IO_SUBMIT_NS);
 	mm_yield(TRACE_READ_SUBMIT, folio->id);
-	count_vm_event(IO_SUBMITTED);
 	folio_lock_to_io(folio);
+	if (mapping->bdev) {
+		blk_submit(mapping->bdev, REQ_OP_READ, folio->index,
+			   folio_nr_pages(folio), read_end_bio, folio);
+		return;
+	}
+	count_vm_event(IO_SUBMITTED);
 	sim_event_add(sim_now() + mapping->host->read_latency_ns, TRACE_READ_DONE,
 		      folio->id, read_end_io, folio);
+}
+
+/* Writeback completes: the backing store holds the folio's contents. */
+static void filemap_write_done(struct folio *folio)
+{
+	/* Under writeback a folio stays in the page cache: truncate waits
+	 * for it, reclaim skips it. */
+	SIM_ASSERT(folio->mapping != NULL);
+	SIM_ASSERT(folio_test(folio, PG_writeback));
+	folio->mapping->host->disk_data[folio->index] = folio->data;
+	folio_end_writeback(folio);
+}
+
+static void write_end_io(void *arg)
+{
+	count_vm_event(IO_COMPLETED);
+	filemap_write_done(arg);
+}
+
+static void write_end_bio(const struct blk_request *rq)
+{
+	SIM_ASSERT(rq->op == REQ_OP_WRITE);
+	filemap_write_done(rq->private);
+}
+
+/*
+ * filemap_writepage: the ->writepage of pageout for a file folio
+ * (writepage_cb of the filesystem, reduced to one folio and one I/O).
+ * Writes to the file's device, or without one after read_latency.
+ */
+void filemap_writepage(struct folio *folio)
+{
+	struct address_space *mapping = folio->mapping;
+
+	SIM_ASSERT(folio->lock_owner == sim_current());
+	SIM_ASSERT(mapping != NULL && !folio_test(folio, PG_anon));
+	folio_start_writeback(folio);
+	folio_unlock(folio);
+	sim_cost(COST_IO_SUBMIT_NS);
+	mm_yield(TRACE_WRITE_SUBMIT, folio->id);
+	if (mapping->bdev) {
+		blk_submit(mapping->bdev, REQ_OP_WRITE, folio->index,
+			   folio_nr_pages(folio), write_end_bio, folio);
+		return;
+	}
+	count_vm_event(IO_SUBMITTED);
+	sim_event_add(sim_now() + mapping->host->read_latency_ns,
+		      TRACE_WRITE_DONE, folio->id, write_end_io, folio);
 }
 
 int filemap_read_folio(struct folio *folio, struct address_space *mapping)
@@ -341,21 +460,47 @@ bool maybe_unlock_mmap_for_io(struct vm_fault *vmf, bool dropped)
 }
 
 /*
- * __folio_lock_or_retry, today's semantics (KERNEL.md 4):
+ * __folio_lock_or_retry (KERNEL.md 4 and 6), with the swap_vma_lock knob
+ * for a fault under the per-VMA lock (do_swap_page is its only caller):
  *  - first attempt with RETRY_NOWAIT: RETRY, fault lock still held;
- *  - first attempt: drop the fault lock, wait for the folio to be
+ *  - first attempt: drop the fault lock (release_fault_lock: the VMA lock
+ *    or mmap_lock, Peter Xu's version, merged), wait for the folio to be
  *    unlocked without taking it, RETRY;
  *  - later attempt (TRIED) or no ALLOW_RETRY: lock the folio (killable
  *    when KILLABLE; no signals are modeled) and return 0 with the folio
  *    and the fault lock held.
+ * Under FAULT_FLAG_VMA_LOCK, `uncontended_v1` (Suren's v1) fails at once
+ * without waiting, and `naive` calls mmap_read_unlock as the code did
+ * before either: a lock the fault does not hold.  Both then leave the VMA
+ * lock to be released on the way out: the 6.4 arch handler released it
+ * after any RETRY; the model's handler releases it itself (fault.c,
+ * invariant 2), here, which is the same release at the same point.
  */
 vm_fault_t __folio_lock_or_retry(struct folio *folio, struct vm_fault *vmf)
 {
 	unsigned int flags = vmf->flags;
+	enum knob_swap_vma_lock k = kernel_knobs()->swap_vma_lock;
 
+	SIM_ASSERT(!(flags & FAULT_FLAG_SPECULATIVE));
+	SIM_ASSERT(!folio->freed);
+	if ((flags & FAULT_FLAG_VMA_LOCK) && k == SWAP_VMA_LOCK_UNCONTENDED_V1) {
+		/* "Can't do this if not holding mmap_lock". */
+		SIM_MARK("__folio_lock_or_retry: v1 gives up under the VMA lock");
+		vma_end_read(vmf->vma);
+		fault_note_retry(__func__);
+		return VM_FAULT_RETRY;
+	}
 	if (fault_flag_allow_retry_first(flags)) {
 		if (flags & FAULT_FLAG_RETRY_NOWAIT)
 			return VM_FAULT_RETRY;
+		if ((flags & FAULT_FLAG_VMA_LOCK) && k == SWAP_VMA_LOCK_NAIVE) {
+			SIM_MARK("__folio_lock_or_retry: naive mmap_read_unlock under the VMA lock");
+			mmap_read_unlock(vmf->vma->vm_mm);
+			folio_wait_locked(folio);
+			vma_end_read(vmf->vma);
+			fault_note_retry(__func__);
+			return VM_FAULT_RETRY;
+		}
 		release_fault_lock(vmf);
 		folio_wait_locked(folio);
 		fault_note_retry(__func__);
@@ -412,7 +557,7 @@ static bool do_async_mmap_readahead(struct vm_fault *vmf, struct folio *folio)
 static struct folio *filemap_get_or_create_folio(struct address_space *mapping,
 						 pgoff_t index)
 {
-	for (int tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
+	for (uint64_t tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
 		struct folio *folio = filemap_get_folio(mapping, index);
 		if (folio)
 			return folio;
@@ -746,7 +891,8 @@ static vm_fault_t filemap_map_folio_range(struct vm_fault *vmf,
 			sim_cost(COST_SET_PTE_NS);
 			set_pte_at(vmf->pt, i,
 				   (pte_t){ .kind = PTE_PRESENT, .folio = folio,
-					    .subpage = (uint16_t)(p - folio->index) });
+					    .subpage = (uint16_t)(p - folio->index),
+					    .young = true });
 		} else {
 			set_pte_range(vmf, folio, (uint32_t)(p - folio->index),
 				      1, addr);
@@ -818,7 +964,7 @@ const struct vm_operations_struct nomap_file_vm_ops = {
 static struct folio *write_begin_get_folio(struct address_space *mapping,
 					   pgoff_t index)
 {
-	for (int tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
+	for (uint64_t tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
 		struct folio *folio = filemap_get_folio(mapping, index);
 		if (folio) {
 			folio_lock(folio);
@@ -850,10 +996,8 @@ static void write_end(struct inode *inode, struct folio *folio, pgoff_t index)
 	folio_mark_uptodate(folio);
 	folio_mark_dirty(folio);
 	uint64_t end = (index + 1) * PAGE_SIZE_BYTES;
-	if (end > i_size_read(inode)) {
-		lockdep_assert_held_write(&inode->i_rwsem.c);
-		inode->i_size = end;
-	}
+	if (end > i_size_read(inode))
+		i_size_write(inode, end);
 	folio_unlock(folio);
 	folio_put(folio);
 }

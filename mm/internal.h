@@ -28,6 +28,7 @@ enum {
 	TRACE_FOLIO_READ,	/* a folio flag or field */
 	TRACE_FOLIO_WRITE,
 	TRACE_ISIZE_READ,
+	TRACE_ISIZE_WRITE,
 	TRACE_VMA_READ,		/* VMA tree walk, VMA fields */
 	TRACE_VMA_WRITE,
 	TRACE_FAULT,		/* do_user_addr_fault entry */
@@ -35,6 +36,11 @@ enum {
 	TRACE_READ_DONE,		/* an I/O completion event */
 	TRACE_SYSCALL,
 	TRACE_COPY,		/* copy to or from user memory */
+	TRACE_SEQ_READ,		/* a speculative fault reads mm->mm_seq */
+	TRACE_LRU,		/* reclaim isolates or puts back folios */
+	TRACE_USER_STORE,	/* the MMU performs a user store */
+	TRACE_WRITE_SUBMIT,	/* file writeback submitted */
+	TRACE_WRITE_DONE,	/* its completion (an event) */
 	TRACE_MM_KINDS_END,
 };
 
@@ -70,6 +76,41 @@ static inline void set_pte_at(struct pte_table *pt, uint32_t i, pte_t v)
 	SIM_ASSERT(i < PTRS_PER_PTE);
 	mm_yield(TRACE_PTE_WRITE, pte_obj(pt, i));
 	pt->ptes[i] = v;
+}
+
+/* ptep_get_and_clear: read and clear a PTE in one atomic exchange, so that
+ * an accessed or dirty bit the MMU sets at the same moment (user_store)
+ * is in the value returned, never lost. */
+static inline pte_t ptep_get_and_clear(struct pte_table *pt, uint32_t i)
+{
+	SIM_ASSERT(i < PTRS_PER_PTE);
+	mm_yield(TRACE_PTE_WRITE, pte_obj(pt, i));
+	pte_t old = pt->ptes[i];
+	pt->ptes[i] = (pte_t){ .kind = PTE_NONE };
+	SIM_ASSERT(old.kind != PTE_NONE || pte_none(pt->ptes[i]));
+	return old;
+}
+
+/* ptep_test_and_clear_young: clear the accessed bit atomically; true when
+ * it was set. */
+static inline bool ptep_test_and_clear_young(struct pte_table *pt, uint32_t i)
+{
+	SIM_ASSERT(i < PTRS_PER_PTE);
+	mm_yield(TRACE_PTE_WRITE, pte_obj(pt, i));
+	bool young = pt->ptes[i].young;
+	SIM_ASSERT(pte_present(pt->ptes[i]) || !young);
+	pt->ptes[i].young = false;
+	return young;
+}
+
+/* ptep_set_wrprotect: clear the write bit atomically, keeping whatever
+ * accessed or dirty bit the MMU set. */
+static inline void ptep_set_wrprotect(struct pte_table *pt, uint32_t i)
+{
+	SIM_ASSERT(i < PTRS_PER_PTE);
+	mm_yield(TRACE_PTE_WRITE, pte_obj(pt, i));
+	SIM_ASSERT(pte_present(pt->ptes[i]));
+	pt->ptes[i].write = false;
 }
 
 static inline uint32_t pmd_obj(const struct mm_struct *mm, const pmd_t *pmd)
@@ -126,6 +167,24 @@ static inline struct address_space *folio_mapping_read(struct folio *f)
 	return f->mapping;
 }
 
+static inline bool folio_test_writeback(struct folio *f)
+{
+	return folio_test_flag_read(f, PG_writeback);
+}
+
+static inline bool folio_test_swapcache(struct folio *f)
+{
+	return folio_test_flag_read(f, PG_swapcache);
+}
+
+/* folio_mapped: any PTE or PMD maps it (a racy read of the mapcount). */
+static inline bool folio_mapped(struct folio *f)
+{
+	sim_cost(COST_FOLIO_FLAG_NS);
+	mm_yield(TRACE_FOLIO_READ, f->id);
+	return f->mapcount > 0;
+}
+
 static inline void folio_mark_uptodate(struct folio *f)
 {
 	mm_yield(TRACE_FOLIO_WRITE, f->id);
@@ -153,6 +212,15 @@ static inline uint64_t i_size_read(struct inode *inode)
 	return inode->i_size;
 }
 
+/* i_size_write: the caller holds i_rwsem for write. */
+static inline void i_size_write(struct inode *inode, uint64_t size)
+{
+	lockdep_assert_held_write(&inode->i_rwsem.c);
+	SIM_ASSERT(size <= FILE_PAGES_MAX * PAGE_SIZE_BYTES);
+	mm_yield(TRACE_ISIZE_WRITE, inode->id);
+	inode->i_size = size;
+}
+
 static inline void filemap_invalidate_lock_shared(struct address_space *m)
 {
 	down_read(&m->invalidate_lock);
@@ -163,6 +231,23 @@ static inline void filemap_invalidate_unlock_shared(struct address_space *m)
 	up_read(&m->invalidate_lock);
 }
 
+/* --------------------------------------- speculative faults (KERNEL.md 7) */
+
+/* mmap_seq_read_start: the mm's sequence count, odd while a writer holds
+ * mmap_lock (mmap_lock.c keeps it: invariant 4 of mmap_lock.h). */
+static inline uint64_t mmap_seq_read_start(struct mm_struct *mm)
+{
+	mm_yield(TRACE_SEQ_READ, mm->id);
+	return mm->mm_seq;
+}
+
+/* mmap_seq_read_check: no writer took mmap_lock since seq was read. */
+static inline bool mmap_seq_read_check(struct mm_struct *mm, uint64_t seq)
+{
+	mm_yield(TRACE_SEQ_READ, mm->id);
+	return mm->mm_seq == seq;
+}
+
 /* ------------------------------------------------- the fault lock (4) */
 
 /* release_fault_lock: drop whichever lock the fault holds, the VMA lock
@@ -171,6 +256,13 @@ void release_fault_lock(struct vm_fault *vmf);
 
 /* ------------------------------------------------------- mm/memory.c */
 
+/* The VMA containing address, looked up under RCU (the caller holds
+ * rcu_read_lock), or NULL. */
+struct vm_area_struct *vma_lookup_rcu(struct mm_struct *mm, uint64_t address);
+/* handle_mm_fault with the speculative fault's sequence count (the
+ * series' do_handle_mm_fault); seq is 0 without FAULT_FLAG_SPECULATIVE. */
+vm_fault_t do_handle_mm_fault(struct vm_area_struct *vma, uint64_t address,
+			      unsigned int flags, uint64_t seq);
 vm_fault_t do_set_pmd(struct vm_fault *vmf, struct folio *folio);
 void set_pte_range(struct vm_fault *vmf, struct folio *folio,
 		   uint32_t subpage, uint32_t nr, uint64_t addr);
@@ -182,9 +274,18 @@ struct pte_table *pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 void pte_unmap_unlock(spinlock_t *ptl);
 vm_fault_t vmf_anon_prepare(struct vm_fault *vmf);
 /* Zap every mapping in [start, end) of vma: PTEs and PMDs cleared, their
- * references and mapcounts dropped. */
+ * references and mapcounts dropped, swap entries freed. */
 void unmap_page_range(struct vm_area_struct *vma, uint64_t start,
 		      uint64_t end);
+/* What a zap of a file's mappings leaves alone (struct zap_details):
+ * with single_folio, only PTEs of that folio go; without even_cows, the
+ * anonymous (COW) pages of a private mapping stay. */
+struct zap_details {
+	struct folio *single_folio;
+	bool even_cows;
+};
+void zap_page_range_single(struct vm_area_struct *vma, uint64_t start,
+			   uint64_t end, const struct zap_details *details);
 /* Free the PTE tables no VMA uses any more in [start, end). */
 void free_pgtables(struct mm_struct *mm, uint64_t start, uint64_t end);
 
@@ -227,8 +328,19 @@ bool filemap_add_folio(struct address_space *mapping, struct folio *folio,
 /* Delete a locked folio from the page cache and drop the cache's
  * references (__filemap_remove_folio + filemap_free_folio). */
 void filemap_remove_folio(struct folio *folio);
+/* The deletion alone, under the i_pages lock the caller holds; the
+ * cache's references are the caller's to drop (reclaim froze them). */
+void __filemap_remove_folio(struct folio *folio);
+/* Write a locked, uptodate page cache folio whose dirty bit the caller
+ * cleared (folio_clear_dirty_for_io): writeback starts, the folio is
+ * unlocked, the completion stores its contents and ends writeback. */
+void filemap_writepage(struct folio *folio);
+/* folio_mapping: the address space a folio belongs to (the swap cache's
+ * for a swap cache folio), or NULL. */
+struct address_space *folio_mapping(struct folio *folio);
 /* Start the read of a locked folio; the I/O owns the lock from now on
- * and folio_end_read releases it (the device model replaces the body). */
+ * and folio_end_read releases it.  Through the file's device, or after
+ * the file's fixed read_latency without one. */
 void filemap_read_folio_submit(struct folio *folio,
 			       struct address_space *mapping);
 /* Read a locked folio and wait for it; 0, or -EIO. */
@@ -243,9 +355,33 @@ void page_cache_ra_around(struct file *file, pgoff_t index);
  * marker folio was hit. */
 void page_cache_async_ra(struct file *file, struct folio *folio);
 
+/* --------------------------------------------------------- mm/swap.c */
+
+/* Put a folio at the young end of the LRU (the per-CPU batch and its
+ * drain in one). */
+void folio_add_lru(struct folio *folio);
+
 /* --------------------------------------------------------- mm/rmap.c */
 
 int __anon_vma_prepare(struct vm_area_struct *vma);
+/* unlink_anon_vmas: munmap's removal of a VMA from its anon_vma. */
+void unlink_anon_vmas(struct vm_area_struct *vma);
+/* An anonymous folio mapped at address of vma by one more PTE: a new
+ * folio (the skip-swapcache swap-in, migrate_to_ram) or one from the
+ * swap cache. */
+void folio_add_anon_rmap_pte(struct folio *folio, struct vm_area_struct *vma,
+			     uint64_t address);
+/* Reclaim's rmap walks (the folio is locked by the caller): the number of
+ * PTEs that had the accessed bit set, each now cleared; and unmapping
+ * every PTE of the folio (anonymous: a swap entry for folio->swap; file:
+ * none).  try_to_unmap leaves the folio mapped where it cannot unmap. */
+int folio_referenced(struct folio *folio);
+void try_to_unmap(struct folio *folio);
+/* Migration (migrate.c): every PTE of folio (locked) becomes a migration
+ * entry; and back, every migration entry for src a PTE of dst (src itself
+ * when the migration failed). */
+void try_to_migrate(struct folio *folio);
+void remove_migration_ptes(struct folio *src, struct folio *dst);
 void folio_add_file_rmap_ptes(struct folio *folio, uint32_t nr);
 void folio_add_file_rmap_pmd(struct folio *folio);
 void folio_add_new_anon_rmap(struct folio *folio, struct vm_area_struct *vma,
@@ -270,6 +406,22 @@ void pagefault_enable(void);
 
 long fuse_perform_write(struct file *file, pgoff_t index, uint32_t pages,
 			uint64_t src);
+
+/* ----------------------------------------------------- mm/migrate.c */
+
+/* do_swap_page's non-swap entries: wait for a migration to finish
+ * (holding the fault lock), and bring device-private memory back
+ * (the driver's migrate_to_ram). */
+void migration_entry_wait(struct vm_fault *vmf);
+vm_fault_t migrate_to_ram(struct vm_fault *vmf);
+
+/* ---------------------------------------------------- mm/truncate.c */
+
+/* Zap every mapping of file pages [start, end) in every VMA of mapping
+ * (end 0: to the end of the file), anonymous COW copies too when
+ * even_cows. */
+void unmap_mapping_range(struct address_space *mapping, pgoff_t start,
+			 pgoff_t end, bool even_cows);
 
 /* ----------------------------------------------------- mm/filemap.c */
 

@@ -50,6 +50,33 @@ const char *const knob_vma_anon_fallback_names[] = {
 	[KNOB_VMA_ANON_FALLBACK_COUNT] = NULL,
 };
 
+const char *const knob_swap_vma_lock_names[] = {
+	[SWAP_VMA_LOCK_RELEASE_FAULT_LOCK] = "release_fault_lock",
+	[SWAP_VMA_LOCK_RETRY_ALL] = "retry_all",
+	[SWAP_VMA_LOCK_UNCONTENDED_V1] = "uncontended_v1",
+	[SWAP_VMA_LOCK_NAIVE] = "naive",
+	[KNOB_SWAP_VMA_LOCK_COUNT] = NULL,
+};
+
+const char *const knob_speculative_names[] = {
+	[SPECULATIVE_OFF] = "off",
+	[SPECULATIVE_VALIDATED] = "validated",
+	[SPECULATIVE_UNVALIDATED] = "unvalidated",
+	[KNOB_SPECULATIVE_COUNT] = NULL,
+};
+
+const char *const knob_swapcache_fence_names[] = {
+	[SWAPCACHE_FENCE_ON] = "on",
+	[SWAPCACHE_FENCE_OFF] = "off",
+	[KNOB_SWAPCACHE_FENCE_COUNT] = NULL,
+};
+
+const char *const knob_reclaim_order_names[] = {
+	[RECLAIM_ORDER_FREEZE_THEN_DIRTY] = "freeze_then_dirty",
+	[RECLAIM_ORDER_DIRTY_BEFORE_FREEZE] = "dirty_before_freeze",
+	[KNOB_RECLAIM_ORDER_COUNT] = NULL,
+};
+
 struct kernel_knobs kernel_knobs_default(void)
 {
 	return (struct kernel_knobs){
@@ -60,6 +87,10 @@ struct kernel_knobs kernel_knobs_default(void)
 		.write_path = WRITE_PATH_GENERIC_PERFORM_WRITE,
 		.fault_lock = FAULT_LOCK_VMA_THEN_MMAP,
 		.vma_anon_fallback = VMA_ANON_FALLBACK_TRYLOCK,
+		.swap_vma_lock = SWAP_VMA_LOCK_RELEASE_FAULT_LOCK,
+		.speculative = SPECULATIVE_OFF,
+		.swapcache_fence = SWAPCACHE_FENCE_ON,
+		.reclaim_order = RECLAIM_ORDER_FREEZE_THEN_DIRTY,
 		.fault_around_bytes = FAULT_AROUND_BYTES_DEFAULT,
 	};
 }

@@ -94,6 +94,66 @@ enum knob_vma_anon_fallback {
 	KNOB_VMA_ANON_FALLBACK_COUNT,
 };
 
+/* do_swap_page under the per-VMA lock (KERNEL.md 6, seed 000). */
+enum knob_swap_vma_lock {
+	/* Merged in v6.6 after Peter Xu's review: __folio_lock_or_retry
+	 * drops whichever lock the fault holds (release_fault_lock), the VMA
+	 * lock exactly like mmap_lock, and waits for the folio. */
+	SWAP_VMA_LOCK_RELEASE_FAULT_LOCK = 0,
+	/* v6.4, Feb 2023: every swap fault under the VMA lock returns
+	 * VM_FAULT_RETRY at once and is redone under mmap_lock. */
+	SWAP_VMA_LOCK_RETRY_ALL,
+	/* Suren's June 2023 v1: under FAULT_FLAG_VMA_LOCK
+	 * __folio_lock_or_retry fails at once (RETRY, redo under mmap_lock)
+	 * without waiting: only an uncontended folio is handled under the
+	 * VMA lock. */
+	SWAP_VMA_LOCK_UNCONTENDED_V1,
+	/* Broken on purpose: no VMA-lock check at all;
+	 * __folio_lock_or_retry releases mmap_lock, which a fault holding
+	 * only the VMA lock does not hold (KERNEL.md 11, pattern 8). */
+	SWAP_VMA_LOCK_NAIVE,
+	KNOB_SWAP_VMA_LOCK_COUNT,
+};
+
+/* Speculative page faults (Lespinasse 2021, never merged; KERNEL.md 7,
+ * seed 002). */
+enum knob_speculative {
+	SPECULATIVE_OFF = 0,
+	/* The series: a per-mm sequence count checked when the page table
+	 * lock is taken (pte_map_lock / pte_spinlock). */
+	SPECULATIVE_VALIDATED,
+	/* Broken on purpose: pte_map_lock skips the sequence check, so a
+	 * speculative fault can map into the page tables of a VMA that
+	 * munmap has torn down. */
+	SPECULATIVE_UNVALIDATED,
+	KNOB_SPECULATIVE_COUNT,
+};
+
+/* do_swap_page's skip-swapcache path for SWP_SYNCHRONOUS_IO devices. */
+enum knob_swapcache_fence {
+	/* Since v6.8 (Kairui Song, Feb 2024, "mm/swap: fix race when
+	 * skipping swapcache"): swapcache_prepare pins the entry with
+	 * SWAP_HAS_CACHE; a racing fault backs off a tick. */
+	SWAPCACHE_FENCE_ON = 0,
+	/* Before it (broken): two faults may both skip the swap cache for
+	 * one entry; the slot can be freed and reused between the second
+	 * fault's read and its pte_same (KERNEL.md 11, pattern 9). */
+	SWAPCACHE_FENCE_OFF,
+	KNOB_SWAPCACHE_FENCE_COUNT,
+};
+
+/* The order of __remove_mapping's two checks (mm/vmscan.c). */
+enum knob_reclaim_order {
+	/* The kernel: freeze the refcount at its expected value, then test
+	 * the dirty bit. */
+	RECLAIM_ORDER_FREEZE_THEN_DIRTY = 0,
+	/* Broken on purpose: test dirty first; a writer holding a reference
+	 * that dirties the folio and drops its reference in between loses
+	 * its write (KERNEL.md 11, pattern 10). */
+	RECLAIM_ORDER_DIRTY_BEFORE_FREEZE,
+	KNOB_RECLAIM_ORDER_COUNT,
+};
+
 struct kernel_knobs {
 	enum knob_fault_retry fault_retry;
 	enum knob_do_fault_locking do_fault_locking;
@@ -102,6 +162,10 @@ struct kernel_knobs {
 	enum knob_write_path write_path;
 	enum knob_fault_lock fault_lock;
 	enum knob_vma_anon_fallback vma_anon_fallback;
+	enum knob_swap_vma_lock swap_vma_lock;
+	enum knob_speculative speculative;
+	enum knob_swapcache_fence swapcache_fence;
+	enum knob_reclaim_order reclaim_order;
 	/* The debugfs knob fault_around_bytes (mm/memory.c): 64 KiB, 16
 	 * pages, by default.  A value below two pages turns fault-around
 	 * off, as should_fault_around() does. */
@@ -117,6 +181,10 @@ extern const char *const knob_filemap_map_pmd_names[];
 extern const char *const knob_write_path_names[];
 extern const char *const knob_fault_lock_names[];
 extern const char *const knob_vma_anon_fallback_names[];
+extern const char *const knob_swap_vma_lock_names[];
+extern const char *const knob_speculative_names[];
+extern const char *const knob_swapcache_fence_names[];
+extern const char *const knob_reclaim_order_names[];
 
 /* fault_around_bytes' default in mm/memory.c: rounddown_pow_of_two(65536). */
 #define FAULT_AROUND_BYTES_DEFAULT 65536ull

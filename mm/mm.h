@@ -24,6 +24,10 @@
 #define FAULT_FLAG_INTERRUPTIBLE	0x0800u
 #define FAULT_FLAG_ORIG_PTE_VALID	0x0400u
 #define FAULT_FLAG_VMA_LOCK		0x1000u
+/* Lespinasse's 2021 series (never merged): the fault runs without
+ * mmap_lock or the VMA lock, on a copy of the VMA, validated by the mm's
+ * sequence count when it takes the page table lock (KERNEL.md 7). */
+#define FAULT_FLAG_SPECULATIVE		0x2000u
 
 /* What do_user_addr_fault starts from today (include/linux/mm.h). */
 #define FAULT_FLAG_DEFAULT \
@@ -71,6 +75,8 @@ struct vm_fault {
 	struct folio *folio;		/* ->fault()'s result (vmf->page) */
 	struct folio *cow_folio;	/* do_cow_fault's destination */
 	struct pte_table *prealloc_pte;	/* do_fault_around, __do_fault */
+	pmd_t orig_pmd;			/* speculative: the PMD the walk saw */
+	uint64_t seq;			/* speculative: mm_seq at the start */
 };
 
 /* The fault in progress of a task (task_mm->fault), for the fault record:
@@ -81,6 +87,9 @@ struct fault_state {
 	bool major;
 	const char *retry_why;
 	uint32_t attempts;
+	/* A speculative attempt's VMA, the one its copy was made from: model
+	 * bookkeeping for spf_check_mapped, never read by modeled code. */
+	struct vm_area_struct *spf_vma;
 };
 
 /* Record what the handler did (the innermost handler that did the work
@@ -116,6 +125,11 @@ struct mm_world {
 	uint32_t vma_structs_count;
 
 	uint64_t data_versions;		/* content versions handed out */
+
+	/* The LRU (mm/swap.c): lru_lock and the next position handed out;
+	 * a folio's place is folio->lru_seq while PG_lru is set. */
+	spinlock_t lru_lock;
+	uint64_t lru_seq_next;
 };
 
 extern struct mm_world *mm_world;
@@ -138,7 +152,8 @@ struct mm_world *mm_world_create(struct engine *e,
  * Invariants (mm_folio_check asserts 1-3; the leak checker checks 4):
  *  1. A free folio has refcount 0, mapcount 0, no mapping, no flags.
  *  2. An allocated folio has refcount >= 1 (0 would have freed it) and
- *     mapcount >= 0.
+ *     mapcount >= 0, except while reclaim holds it frozen at 0
+ *     (folio_ref_freeze) on its way to being freed or unfrozen.
  *  3. PG_locked is set only while a task or an I/O owns the lock.
  *  4. refcount == page cache + swap cache + mappings + task references;
  *     mapcount == PTEs + PMDs mapping it (mm_folio_expected_refs).
@@ -146,13 +161,19 @@ struct mm_world *mm_world_create(struct engine *e,
  * References, who takes and who drops them:
  *  - the page cache: folio_nr_pages() refs, taken by filemap_add_folio,
  *    dropped when the folio leaves the cache (filemap_remove_folio);
+ *  - the swap cache: likewise, add_to_swap_cache to the deletion;
  *  - each PTE or PMD mapping: one ref (and one mapcount), handed over
  *    from the mapper's own reference (folio_ref_to_mapping) or added
- *    (folio_ref_add), dropped by zap;
+ *    (folio_ref_add), dropped by zap and try_to_unmap; a device-private
+ *    entry counts as a PTE, a swap or migration entry holds nothing;
  *  - a task's temporary reference: folio_get/folio_try_get/
- *    folio_alloc, dropped by folio_put;
- *  - in-flight read I/O takes none: the locked folio stays in the page
- *    cache, whose reference keeps it, as in the kernel.
+ *    folio_alloc, dropped by folio_put; reclaim's isolation and a GUP
+ *    user's reference are such;
+ *  - in-flight I/O takes none: a folio under read is locked and one
+ *    under writeback is flagged, and either stays in its cache, whose
+ *    reference keeps it (truncate and reclaim wait for or skip both), as
+ *    in the kernel; a skip-swapcache read is synchronous, inside the
+ *    reading task's own reference.
  */
 struct folio *folio_alloc_at(unsigned int order, const char *where);
 #define folio_alloc(order) folio_alloc_at((order), __func__)
@@ -174,6 +195,18 @@ void folio_ref_to_mapping_at(struct folio *folio, const char *where);
 /* Mapcount changes (rmap), logged with the references. */
 void folio_mapcount_add_at(struct folio *folio, int nr, const char *where);
 #define folio_mapcount_add(f, nr) folio_mapcount_add_at((f), (nr), __func__)
+/* folio_ref_freeze: if the refcount is `count`, make it 0 so that no
+ * lockless lookup can take a reference (folio_try_get fails); false, and
+ * nothing changed, otherwise.  folio_ref_unfreeze puts `count` back. */
+bool folio_ref_freeze_at(struct folio *folio, int count, const char *where);
+void folio_ref_unfreeze_at(struct folio *folio, int count, const char *where);
+#define folio_ref_freeze(f, c) folio_ref_freeze_at((f), (c), __func__)
+#define folio_ref_unfreeze(f, c) folio_ref_unfreeze_at((f), (c), __func__)
+/* Free a folio whose refcount the current task froze and which has left
+ * every cache and mapping: the frozen count included the task's own
+ * reference, which goes with it (shrink_folio_list's free_it). */
+void folio_free_frozen_at(struct folio *folio, const char *where);
+#define folio_free_frozen(f) folio_free_frozen_at((f), __func__)
 
 /* An operation of the current task returned: any reference it still
  * holds is leaked (no code path will put it); forget it so the leak
@@ -236,5 +269,59 @@ int do_mprotect(uint64_t start, uint64_t pages, bool write);
  * `src` (page number); returns pages written or a negative errno. */
 long ksys_write(struct file *file, pgoff_t index, uint32_t pages,
 		uint64_t src);
+
+/* truncate(2) / ftruncate to size_bytes (mm/truncate.c): 0. */
+long do_truncate(struct file *file, uint64_t size_bytes);
+
+/* A user-mode store to the page at uaddr (mm/gup.c): the MMU writes it
+ * when the PTE is present and writable, else the store faults and is
+ * retried.  The page's content gets a new version.  False when the fault
+ * failed (SIGSEGV, SIGBUS) and nothing was stored. */
+bool user_store(uint64_t uaddr);
+/* A kernel write into user memory through get_user_pages (mm/gup.c):
+ * take a reference on the page mapped at uaddr (faulting it in if it is
+ * not), wait hold_ns (the device transfer), write new contents, dirty
+ * the folio (set_page_dirty, without the folio lock) and drop the
+ * reference.  False when the page could not be faulted in. */
+bool gup_write(uint64_t uaddr, uint64_t hold_ns);
+
+/* Page reclaim (mm/vmscan.c), as the scenario's reclaim operation asks
+ * for it: the kernel's struct scan_control, reduced to what changes the
+ * locking. */
+enum reclaim_target {
+	RECLAIM_TARGET_ALL = 0,
+	RECLAIM_TARGET_ANON,
+	RECLAIM_TARGET_FILE,
+	RECLAIM_TARGETS_COUNT,
+};
+
+struct scan_control {
+	uint32_t nr_to_scan;		/* folios isolated from the LRU */
+	enum reclaim_target target;
+	bool kswapd;			/* current_is_kswapd(); else direct */
+	/* reclaim_pages() (MADV_PAGEOUT): folio_check_references is
+	 * skipped, referenced folios are reclaimed too. */
+	bool ignore_references;
+	/* Legacy memcg (cgroup v1) reclaim without dirty throttling: wait
+	 * for writeback of a folio already marked for reclaim. */
+	bool wait_writeback;
+	/* Which folios count as candidates (the scenario's choice of
+	 * targets): anonymous folios whose address is in
+	 * [anon_first, anon_end), and folios of file `file` (a world file
+	 * index, or -1) at indices [file_first, file_end).  `filtered` false:
+	 * every folio on the LRU. */
+	bool filtered;
+	uint64_t anon_first, anon_end;
+	int32_t file;
+	uint64_t file_first, file_end;
+};
+
+/* Isolate, shrink and put back one batch; returns the folios freed. */
+uint32_t shrink_inactive_list(const struct scan_control *sc);
+
+/* Migrate the anonymous folio mapped at uaddr to a new folio
+ * (mm/migrate.c): 0, or -EAGAIN when there is nothing to migrate or it
+ * is busy. */
+int migrate_folio_at(uint64_t uaddr);
 
 #endif /* SIM_MM_MM_H */

@@ -39,8 +39,7 @@ static void change_protection(struct vm_area_struct *vma)
 				pte_t e = ptep_get(pt, pte_index(p));
 				if (!pte_write(e))
 					continue;
-				e.write = false;
-				set_pte_at(pt, pte_index(p), e);
+				ptep_set_wrprotect(pt, pte_index(p));
 			}
 			if (pt)
 				pte_unmap_unlock(ptl);

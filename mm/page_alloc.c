@@ -251,6 +251,40 @@ void folio_mapcount_add_at(struct folio *folio, int nr, const char *where)
 	ref_log(folio, 0, nr, where);
 }
 
+bool folio_ref_freeze_at(struct folio *folio, int count, const char *where)
+{
+	SIM_ASSERT(!folio->freed);
+	SIM_ASSERT(count > 0);
+	/* One atomic compare-and-exchange. */
+	sim_cost(COST_FOLIO_FLAG_NS);
+	mm_yield(TRACE_FOLIO_WRITE, folio->id);
+	if (folio->refcount != count)
+		return false;
+	folio->refcount = 0;
+	ref_log(folio, -count, 0, where);
+	return true;
+}
+
+void folio_ref_unfreeze_at(struct folio *folio, int count, const char *where)
+{
+	SIM_ASSERT(!folio->freed);
+	SIM_ASSERT(folio->refcount == 0 && count > 0);
+	sim_cost(COST_FOLIO_FLAG_NS);
+	mm_yield(TRACE_FOLIO_WRITE, folio->id);
+	folio->refcount = count;
+	ref_log(folio, count, 0, where);
+}
+
+void folio_free_frozen_at(struct folio *folio, const char *where)
+{
+	SIM_ASSERT(!folio->freed);
+	SIM_ASSERT(folio->refcount == 0);
+	/* The frozen count held the freeing task's own reference. */
+	bool had = task_ref_drop(folio);
+	SIM_ASSERT(had);
+	folio_free(folio, where);
+}
+
 /* ------------------------------------------------ expected references */
 
 static bool in_page_cache(const struct folio *f)
@@ -283,7 +317,11 @@ void mm_folio_expected_refs(const struct folio *folio,
 			continue;
 		for (uint32_t i = 0; i < PTRS_PER_PTE; i++) {
 			const pte_t *pte = &pmd->table->ptes[i];
-			if (pte->kind == PTE_PRESENT && pte->folio == folio)
+			/* A device-private entry maps its folio as a present
+			 * PTE does; a migration entry holds nothing. */
+			if ((pte->kind == PTE_PRESENT ||
+			     pte->kind == PTE_DEVICE_PRIVATE) &&
+			    pte->folio == folio)
 				out->pte_maps++;
 		}
 	}

@@ -37,6 +37,12 @@ void folio_unlock_at(struct folio *folio, const char *where);
 /* Wait until PG_locked is clear, without taking it. */
 void folio_wait_locked_at(struct folio *folio, const char *where);
 void folio_wait_writeback_at(struct folio *folio, const char *where);
+/* put_and_wait_on_page_locked: drop a reference of the current task and,
+ * if the folio is locked, wait for the unlock; the drop and the start of
+ * the wait are one step, so the lock holder's reference keeps the folio
+ * until the waiter is queued. */
+void folio_put_wait_locked_at(struct folio *folio, const char *where);
+#define folio_put_wait_locked(f) folio_put_wait_locked_at((f), __func__)
 #define folio_lock(f) folio_lock_at((f), __func__)
 #define folio_trylock(f) folio_trylock_at((f), __func__)
 #define folio_unlock(f) folio_unlock_at((f), __func__)

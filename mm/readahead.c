@@ -7,6 +7,10 @@
  * which unlocks it on completion.  Not the I/O itself (filemap.c, and the
  * device model later).
  *
+ * Like page_cache_ra_unbounded, a window is read with the mapping's
+ * invalidate_lock held shared, so that truncate (which holds it for
+ * write) never sees new folios appear in the range it empties.
+ *
  * Simplified: no ramp-up of window sizes (every window is RA_PAGES), no
  * mmap_miss heuristics, small folios only, one I/O per folio (the kernel
  * merges a window into a few bios that complete together; per-folio I/O
@@ -33,6 +37,7 @@ static void ra_submit(struct file *file, pgoff_t start, uint32_t size,
 		end = end_index;
 	if (end > FILE_PAGES_MAX)
 		end = FILE_PAGES_MAX;
+	filemap_invalidate_lock_shared(mapping);
 	for (pgoff_t i = start; i < end; i++) {
 		struct folio *folio = filemap_get_folio(mapping, i);
 		if (folio) {
@@ -56,6 +61,7 @@ static void ra_submit(struct file *file, pgoff_t start, uint32_t size,
 		 * cache's keeps the folio. */
 		folio_put(folio);
 	}
+	filemap_invalidate_unlock_shared(mapping);
 }
 
 void page_cache_ra_around(struct file *file, pgoff_t index)

@@ -35,6 +35,11 @@ enum op_kind {
 	OP_MMAP,
 	OP_MUNMAP,
 	OP_MPROTECT,
+	OP_RECLAIM,
+	OP_TRUNCATE,
+	OP_STORE,
+	OP_GUP_WRITE,
+	OP_MIGRATE,
 	OP_KINDS_COUNT,
 };
 
@@ -63,6 +68,25 @@ struct scenario_op {
 			uint64_t pages;
 			bool write;		/* mprotect: PROT_WRITE or not */
 		} range;
+		struct {
+			uint32_t nr_to_scan;
+			uint8_t target;		/* enum reclaim_target */
+			bool kswapd;
+			bool ignore_references;
+			bool wait_writeback;
+			bool filtered;
+			uint64_t anon_first, anon_end;	/* addresses */
+			int32_t file;		/* index in files[], or -1 */
+			uint64_t file_first, file_end;	/* file pages */
+		} reclaim;
+		struct {
+			uint32_t file;		/* index in files[] */
+			uint64_t size_bytes;
+		} truncate;
+		struct {
+			uint64_t address;	/* page number */
+			uint64_t hold_ns;	/* gup_write */
+		} access;		/* store, gup_write, migrate */
 	} u;
 };
 
@@ -80,7 +104,8 @@ struct scenario_file {
 	bool thp;			/* cached aligned 2 MiB runs are THPs */
 	bool fuse;			/* write() takes the fuse path */
 	bool no_map_pages;		/* vm_ops without ->map_pages */
-	uint64_t read_latency_ns;
+	uint64_t read_latency_ns;	/* without a device */
+	int32_t device;			/* index in devices, or -1 */
 };
 
 enum scenario_vma_kind {
@@ -104,6 +129,15 @@ struct scenario_vma {
 					 * made by an mmap op */
 	uint32_t populated_count;
 	struct scenario_range populated[SCENARIO_RANGES_MAX];
+	/* Anonymous pages swapped out before the run (PTE swap entries),
+	 * those of them still in the swap cache, and pages in device
+	 * memory (device-private entries). */
+	uint32_t swapped_count;
+	struct scenario_range swapped[SCENARIO_RANGES_MAX];
+	uint32_t swapcache_count;
+	struct scenario_range swapcache[SCENARIO_RANGES_MAX];
+	uint32_t device_private_count;
+	struct scenario_range device_private[SCENARIO_RANGES_MAX];
 };
 
 struct scenario_task {

@@ -5,12 +5,16 @@
  * path and what was expected.  Not the world itself (world.c builds it).
  *
  *   kernel: { fault_retry, do_fault_locking, fault_around, filemap_map_pmd,
- *             write_path, fault_lock, vma_anon_fallback, fault_around_bytes }
- *   files:  [ { name, size, cached, thp, fuse, no_map_pages, read_latency } ]
+ *             write_path, fault_lock, vma_anon_fallback, fault_around_bytes,
+ *             swap_vma_lock, speculative, swapcache_fence, reclaim_order }
+ *   files:  [ { name, size, cached, thp, fuse, no_map_pages, read_latency,
+ *               device } ]
  *           size: bytes (a number), or a string "64 pages", "256 KiB",
- *           "2 MiB"; cached: page ranges, or "all"
+ *           "2 MiB"; cached: page ranges, or "all"; device: a disk of
+ *           `devices` (instead of read_latency)
  *   vmas:   [ { name, start, pages, kind, file, pgoff, anon_vma, thp,
- *               write, populated } ]  (start, pages, pgoff in pages)
+ *               write, populated, swapped, swapcache, device_private } ]
+ *           (start, pages, pgoff in pages)
  *   ranges: a list of N (page N) or [A, B] (pages A to B-1), or "all"
  *   ops:    { "fault": { vma, page, write, user } }
  *           { "write": { file, offset_pages, pages, source_vma,
@@ -18,12 +22,19 @@
  *           { "mmap": { <a vma without populated> } }
  *           { "munmap": { vma } }
  *           { "mprotect": { vma, write } }
+ *           { "reclaim": { scan, target, mode, vma | file, pages,
+ *                          ignore_references, wait_writeback } }
+ *           { "truncate": { file, size } }
+ *           { "store": { vma, page } }
+ *           { "gup_write": { vma, page, hold } }
+ *           { "migrate": { vma, page } }
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm/mm.h"
 #include "mm/scenario_int.h"
 #include "mm/types.h"
 
@@ -33,7 +44,9 @@ static_assert(SCENARIO_OBJ_NAME_MAX <= sizeof(((struct inode *)0)->name),
 	      "file names fit the inode");
 
 const char *const scenario_mm_op_names[] = { "fault", "write", "mmap",
-					     "munmap", "mprotect", NULL };
+					     "munmap", "mprotect", "reclaim",
+					     "truncate", "store", "gup_write",
+					     "migrate", NULL };
 
 static const char *const vma_kind_names[] = {
 	[VMA_KIND_ANON] = "anon",
@@ -49,11 +62,12 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 	static const char *const keys[] = {
 		"fault_retry", "do_fault_locking", "fault_around",
 		"filemap_map_pmd", "write_path", "fault_lock",
-		"vma_anon_fallback", "fault_around_bytes", NULL
+		"vma_anon_fallback", "fault_around_bytes", "swap_vma_lock",
+		"speculative", "swapcache_fence", "reclaim_order", NULL
 	};
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "kernel");
 	struct kernel_knobs *kn = &s->knobs;
-	int v[7] = { 0 };
+	int v[11] = { 0 };
 
 	*kn = kernel_knobs_default();
 	if (!k)
@@ -66,6 +80,10 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 	v[4] = (int)kn->write_path;
 	v[5] = (int)kn->fault_lock;
 	v[6] = (int)kn->vma_anon_fallback;
+	v[7] = (int)kn->swap_vma_lock;
+	v[8] = (int)kn->speculative;
+	v[9] = (int)kn->swapcache_fence;
+	v[10] = (int)kn->reclaim_order;
 	bool ok = jread_object(r, k, keys) &&
 		  jread_enum(r, k, "fault_retry", false, knob_fault_retry_names, &v[0]) &&
 		  jread_enum(r, k, "do_fault_locking", false, knob_do_fault_locking_names, &v[1]) &&
@@ -74,6 +92,10 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 		  jread_enum(r, k, "write_path", false, knob_write_path_names, &v[4]) &&
 		  jread_enum(r, k, "fault_lock", false, knob_fault_lock_names, &v[5]) &&
 		  jread_enum(r, k, "vma_anon_fallback", false, knob_vma_anon_fallback_names, &v[6]) &&
+		  jread_enum(r, k, "swap_vma_lock", false, knob_swap_vma_lock_names, &v[7]) &&
+		  jread_enum(r, k, "speculative", false, knob_speculative_names, &v[8]) &&
+		  jread_enum(r, k, "swapcache_fence", false, knob_swapcache_fence_names, &v[9]) &&
+		  jread_enum(r, k, "reclaim_order", false, knob_reclaim_order_names, &v[10]) &&
 		  jread_u64(r, k, "fault_around_bytes", false, 0, 512 * 4096,
 			    &kn->fault_around_bytes);
 	if (ok) {
@@ -84,6 +106,10 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 		kn->write_path = (enum knob_write_path)v[4];
 		kn->fault_lock = (enum knob_fault_lock)v[5];
 		kn->vma_anon_fallback = (enum knob_vma_anon_fallback)v[6];
+		kn->swap_vma_lock = (enum knob_swap_vma_lock)v[7];
+		kn->speculative = (enum knob_speculative)v[8];
+		kn->swapcache_fence = (enum knob_swapcache_fence)v[9];
+		kn->reclaim_order = (enum knob_reclaim_order)v[10];
 	}
 	/* The per-VMA lock falls back to mmap_lock by returning
 	 * VM_FAULT_RETRY; a kernel without ALLOW_RETRY has no such path
@@ -92,6 +118,12 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 	    kn->fault_lock == FAULT_LOCK_VMA_THEN_MMAP)
 		ok = jread_fail_at(r, "fault_retry",
 				   "\"none\" needs \"fault_lock\": \"mmap_only\" (the per-VMA lock falls back through VM_FAULT_RETRY, which a kernel without ALLOW_RETRY does not have)");
+	/* The same holds for a speculative fault's fallback. */
+	if (ok && kn->fault_retry == FAULT_RETRY_NONE &&
+	    kn->speculative != SPECULATIVE_OFF)
+		ok = jread_fail_at(r, "speculative",
+				   "\"%s\" needs a \"fault_retry\" other than \"none\" (a speculative fault falls back through VM_FAULT_RETRY)",
+				   knob_speculative_names[kn->speculative]);
 	jread_pop(r, at);
 	return ok;
 }
@@ -216,8 +248,10 @@ static bool read_file_entry(struct jread *r, const cJSON *v, struct scenario *s,
 {
 	static const char *const keys[] = { "name", "size", "cached", "thp",
 					    "fuse", "no_map_pages",
-					    "read_latency", NULL };
+					    "read_latency", "device", NULL };
+	char device[DEVICE_NAME_MAX] = "";
 
+	f->device = -1;
 	if (!jread_object(r, v, keys) ||
 	    !jread_str(r, v, "name", true, f->name, sizeof(f->name)) ||
 	    !read_size(r, v, &f->size_bytes))
@@ -228,6 +262,18 @@ static bool read_file_entry(struct jread *r, const cJSON *v, struct scenario *s,
 					     f->name, j);
 	/* 50 us: an NVMe 4 KiB random read at queue depth 1 (KERNEL.md 10). */
 	f->read_latency_ns = 50000;
+	if (!jread_str(r, v, "device", false, device, sizeof(device)))
+		return false;
+	if (device[0]) {
+		f->device = scenario_device_find(&s->devices, device);
+		if (f->device < 0)
+			return jread_fail_at(r, "device", "no device \"%s\" in devices",
+					     device);
+		if (cJSON_GetObjectItemCaseSensitive(v, "read_latency"))
+			return jread_fail_at(r, "read_latency",
+					     "the file lives on device \"%s\", whose latency applies; read_latency is for a file without a device",
+					     device);
+	}
 	uint64_t pages = (f->size_bytes + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
 	char what[64];
 	snprintf(what, sizeof(what), "file \"%s\"", f->name);
@@ -307,6 +353,72 @@ static bool check_populated(struct jread *r, const struct scenario *s,
 	return true;
 }
 
+/* Pages of v in ranges (a, na) that are also in (b, nb): the first, or
+ * UINT64_MAX when none. */
+static uint64_t ranges_overlap(const struct scenario_range *a, uint32_t na,
+			       const struct scenario_range *b, uint32_t nb)
+{
+	for (uint32_t i = 0; i < na; i++)
+		for (uint64_t p = a[i].first; p < a[i].end; p++)
+			if (in_ranges(b, nb, p))
+				return p;
+	return UINT64_MAX;
+}
+
+static uint64_t ranges_pages(const struct scenario_range *a, uint32_t n)
+{
+	uint64_t pages = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		for (uint64_t p = a[i].first; p < a[i].end; p++)
+			pages += !in_ranges(a, i, p);	/* ranges may overlap */
+	return pages;
+}
+
+/* The states a page can start in besides populated: swapped out (and
+ * maybe still in the swap cache), or in device memory.  Anonymous pages
+ * only, of a VMA with an anon_vma, each page in one state. */
+static bool check_page_states(struct jread *r, const struct scenario *s,
+			      const struct scenario_vma *v)
+{
+	static const char *const keys[] = { "swapped", "swapcache",
+					    "device_private" };
+	uint32_t counts[] = { v->swapped_count, v->swapcache_count,
+			      v->device_private_count };
+	uint64_t p;
+
+	for (int i = 0; i < 3; i++) {
+		if (!counts[i])
+			continue;
+		if (v->kind != VMA_KIND_ANON)
+			return jread_fail_at(r, keys[i], "only anonymous pages can be %s; vma \"%s\" maps a file",
+					     i == 2 ? "in device memory" : "swapped out",
+					     v->name);
+		if (!v->anon_vma)
+			return jread_fail_at(r, keys[i], "these pages were anonymous pages before, so vma \"%s\" has an anon_vma: set \"anon_vma\": true",
+					     v->name);
+	}
+	if (v->swapped_count && !s->devices.swap.configured)
+		return jread_fail_at(r, "swapped", "pages are swapped out, but the scenario has no \"swap\" section");
+	for (uint32_t i = 0; i < v->swapcache_count; i++)
+		for (p = v->swapcache[i].first; p < v->swapcache[i].end; p++)
+			if (!in_ranges(v->swapped, v->swapped_count, p))
+				return jread_fail_at(r, "swapcache", "page %llu of vma \"%s\" is in the swap cache but not in \"swapped\"",
+						     (unsigned long long)p, v->name);
+	p = ranges_overlap(v->swapped, v->swapped_count, v->populated,
+			   v->populated_count);
+	if (p == UINT64_MAX)
+		p = ranges_overlap(v->device_private, v->device_private_count,
+				   v->populated, v->populated_count);
+	if (p == UINT64_MAX)
+		p = ranges_overlap(v->device_private, v->device_private_count,
+				   v->swapped, v->swapped_count);
+	if (p != UINT64_MAX)
+		return jread_fail(r, "page %llu of vma \"%s\" is in two of \"populated\", \"swapped\" and \"device_private\"",
+				  (unsigned long long)p, v->name);
+	return true;
+}
+
 /* One VMA description; `mmap_op` for the body of an mmap operation, which
  * has no `populated` (pages appear by faulting). */
 static bool read_vma_entry(struct jread *r, const cJSON *v, struct scenario *s,
@@ -314,7 +426,9 @@ static bool read_vma_entry(struct jread *r, const cJSON *v, struct scenario *s,
 {
 	static const char *const keys[] = { "name", "start", "pages", "kind",
 					    "file", "pgoff", "anon_vma", "thp",
-					    "write", "populated", NULL };
+					    "write", "populated", "swapped",
+					    "swapcache", "device_private",
+					    NULL };
 	static const char *const mmap_keys[] = { "name", "start", "pages",
 						 "kind", "file", "pgoff",
 						 "anon_vma", "thp", "write",
@@ -369,12 +483,19 @@ static bool read_vma_entry(struct jread *r, const cJSON *v, struct scenario *s,
 	snprintf(what, sizeof(what), "vma \"%s\"", m->name);
 	return read_ranges(r, v, "populated", m->pages, what, m->populated,
 			   &m->populated_count) &&
-	       check_populated(r, s, m);
+	       read_ranges(r, v, "swapped", m->pages, what, m->swapped,
+			   &m->swapped_count) &&
+	       read_ranges(r, v, "swapcache", m->pages, what, m->swapcache,
+			   &m->swapcache_count) &&
+	       read_ranges(r, v, "device_private", m->pages, what,
+			   m->device_private, &m->device_private_count) &&
+	       check_populated(r, s, m) && check_page_states(r, s, m);
 }
 
 static bool read_vmas(struct jread *r, const cJSON *doc, struct scenario *s)
 {
 	const cJSON *vmas = cJSON_GetObjectItemCaseSensitive(doc, "vmas");
+	uint64_t swapped = 0;
 	int n, other;
 
 	if (!vmas)
@@ -394,6 +515,11 @@ static bool read_vmas(struct jread *r, const cJSON *doc, struct scenario *s)
 					  m->name, (unsigned long long)m->start,
 					  (unsigned long long)(m->start + m->pages - 1),
 					  s->vmas[other].name);
+		swapped += ranges_pages(m->swapped, m->swapped_count);
+		if (swapped > s->devices.swap.slots)
+			return jread_fail_at(r, "swapped", "%llu pages swapped out in all; the swap device has %u slots",
+					     (unsigned long long)swapped,
+					     s->devices.swap.slots);
 		s->vmas_count++;
 		jread_pop(r, at2);
 	}
@@ -526,6 +652,138 @@ static bool read_write_op(struct jread *r, const cJSON *b, struct scenario *s,
 	return true;
 }
 
+/* `key` of obj: one page N or one range [first, end), within
+ * [0, limit); absent, the whole [0, limit). */
+static bool read_one_range(struct jread *r, const cJSON *obj, const char *key,
+			   uint64_t limit, const char *limit_what,
+			   uint64_t *first, uint64_t *end)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const cJSON *a = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : NULL;
+	const cJSON *b = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 1) : NULL;
+
+	*first = 0;
+	*end = limit;
+	if (!v)
+		return true;
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	    v->valuedouble == (double)(uint64_t)v->valuedouble) {
+		*first = (uint64_t)v->valuedouble;
+		*end = *first + 1;
+	} else if (cJSON_GetArraySize(v) == 2 && cJSON_IsNumber(a) &&
+		   cJSON_IsNumber(b) && a->valuedouble >= 0 &&
+		   b->valuedouble > a->valuedouble) {
+		*first = (uint64_t)a->valuedouble;
+		*end = (uint64_t)b->valuedouble;
+	} else {
+		return jread_fail_at(r, key, "expected a page number or one [first, end) range with end > first");
+	}
+	if (*end > limit)
+		return jread_fail_at(r, key, "pages up to %llu are past the end of %s (%llu pages)",
+				     (unsigned long long)*end - 1, limit_what,
+				     (unsigned long long)limit);
+	return true;
+}
+
+static const char *const reclaim_target_names[] = {
+	[RECLAIM_TARGET_ALL] = "all",
+	[RECLAIM_TARGET_ANON] = "anon",
+	[RECLAIM_TARGET_FILE] = "file",
+	[RECLAIM_TARGETS_COUNT] = NULL,
+};
+
+static bool read_reclaim_op(struct jread *r, const cJSON *b, struct scenario *s,
+			    struct scenario_op *op)
+{
+	static const char *const keys[] = { "scan", "target", "mode", "vma",
+					    "file", "pages",
+					    "ignore_references",
+					    "wait_writeback", NULL };
+	static const char *const modes[] = { "kswapd", "direct", NULL };
+	char file[SCENARIO_OBJ_NAME_MAX] = "";
+	int target = RECLAIM_TARGET_ALL, mode = 0, vma = -1;
+	uint64_t first, end;
+
+	op->kind = OP_RECLAIM;
+	op->u.reclaim.nr_to_scan = 32;	/* SWAP_CLUSTER_MAX */
+	op->u.reclaim.file = -1;
+	if (!jread_object(r, b, keys) ||
+	    !jread_u32(r, b, "scan", false, 1, FOLIOS_MAX, &op->u.reclaim.nr_to_scan) ||
+	    !jread_enum(r, b, "target", false, reclaim_target_names, &target) ||
+	    !jread_enum(r, b, "mode", false, modes, &mode) ||
+	    !jread_bool(r, b, "ignore_references", false,
+			&op->u.reclaim.ignore_references) ||
+	    !jread_bool(r, b, "wait_writeback", false,
+			&op->u.reclaim.wait_writeback) ||
+	    !jread_str(r, b, "file", false, file, sizeof(file)))
+		return false;
+	op->u.reclaim.target = (uint8_t)target;
+	op->u.reclaim.kswapd = mode == 0;
+	if (op->u.reclaim.wait_writeback && op->u.reclaim.kswapd)
+		return jread_fail_at(r, "wait_writeback", "only direct reclaim of a legacy memcg waits for writeback: set \"mode\": \"direct\"");
+	bool has_vma = cJSON_GetObjectItemCaseSensitive(b, "vma") != NULL;
+	if (has_vma && file[0])
+		return jread_fail_at(r, "file", "name a \"vma\" or a \"file\", not both");
+	if (!has_vma && !file[0]) {
+		if (cJSON_GetObjectItemCaseSensitive(b, "pages"))
+			return jread_fail_at(r, "pages", "pages of what? name a \"vma\" or a \"file\"");
+		return true;
+	}
+	op->u.reclaim.filtered = true;
+	if (has_vma) {
+		if (!read_vma_ref(r, b, "vma", s, &vma))
+			return false;
+		const struct scenario_vma *v = &s->vmas[vma];
+		char what[64];
+		snprintf(what, sizeof(what), "vma \"%s\"", v->name);
+		if (!read_one_range(r, b, "pages", v->pages, what, &first, &end))
+			return false;
+		/* Anonymous folios there (an anonymous VMA's, or a private
+		 * file mapping's COW copies), and the file's pages it maps. */
+		op->u.reclaim.anon_first = v->start + first;
+		op->u.reclaim.anon_end = v->start + end;
+		if (v->file >= 0) {
+			op->u.reclaim.file = v->file;
+			op->u.reclaim.file_first = v->pgoff + first;
+			op->u.reclaim.file_end = v->pgoff + end;
+		}
+		return true;
+	}
+	int f = scenario_file_index(s, file);
+	if (f < 0)
+		return jread_fail_at(r, "file", "no file named \"%s\" in files", file);
+	char what[64];
+	snprintf(what, sizeof(what), "file \"%s\"", file);
+	if (!read_one_range(r, b, "pages", FILE_PAGES_MAX, what, &first, &end))
+		return false;
+	op->u.reclaim.file = f;
+	op->u.reclaim.file_first = first;
+	op->u.reclaim.file_end = end;
+	return true;
+}
+
+/* store, gup_write, migrate: a page of a VMA. */
+static bool read_access_op(struct jread *r, const cJSON *b, struct scenario *s,
+			   struct scenario_op *op, enum op_kind kind)
+{
+	static const char *const keys[] = { "vma", "page", NULL };
+	static const char *const gup_keys[] = { "vma", "page", "hold", NULL };
+	int vma;
+	uint64_t page;
+
+	op->kind = kind;
+	if (!jread_object(r, b, kind == OP_GUP_WRITE ? gup_keys : keys) ||
+	    !read_vma_ref(r, b, "vma", s, &vma) ||
+	    !read_page_in(r, b, "page", &s->vmas[vma], &page) ||
+	    !jread_duration(r, b, "hold", false, &op->u.access.hold_ns))
+		return false;
+	if (kind == OP_MIGRATE && s->vmas[vma].kind != VMA_KIND_ANON)
+		return jread_fail_at(r, "vma", "migration is modeled for anonymous pages; vma \"%s\" maps a file",
+				     s->vmas[vma].name);
+	op->u.access.address = s->vmas[vma].start + page;
+	return true;
+}
+
 bool scenario_read_mm_op(struct jread *r, const cJSON *b, struct scenario *s,
 			 struct scenario_op *op)
 {
@@ -556,6 +814,28 @@ bool scenario_read_mm_op(struct jread *r, const cJSON *b, struct scenario *s,
 		op->u.range.pages = s->vmas[vma].pages;
 		return true;
 	}
+	if (strcmp(name, "reclaim") == 0)
+		return read_reclaim_op(r, b, s, op);
+	if (strcmp(name, "truncate") == 0) {
+		static const char *const keys[] = { "file", "size", NULL };
+		char file[SCENARIO_OBJ_NAME_MAX];
+		op->kind = OP_TRUNCATE;
+		if (!jread_object(r, b, keys) ||
+		    !jread_str(r, b, "file", true, file, sizeof(file)) ||
+		    !read_size(r, b, &op->u.truncate.size_bytes))
+			return false;
+		int f = scenario_file_index(s, file);
+		if (f < 0)
+			return jread_fail_at(r, "file", "no file named \"%s\" in files", file);
+		op->u.truncate.file = (uint32_t)f;
+		return true;
+	}
+	if (strcmp(name, "store") == 0)
+		return read_access_op(r, b, s, op, OP_STORE);
+	if (strcmp(name, "gup_write") == 0)
+		return read_access_op(r, b, s, op, OP_GUP_WRITE);
+	if (strcmp(name, "migrate") == 0)
+		return read_access_op(r, b, s, op, OP_MIGRATE);
 	if (strcmp(name, "mprotect") == 0) {
 		static const char *const keys[] = { "vma", "write", NULL };
 		op->kind = OP_MPROTECT;

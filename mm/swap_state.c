@@ -177,6 +177,7 @@ struct folio *__read_swap_cache_async(swp_entry_t entry,
 	}
 	folio_lock_new(folio);
 	add_to_swap_cache(folio, entry);
+	folio_add_lru(folio);
 	*new_page_allocated = true;
 	return folio;
 }
@@ -199,4 +200,21 @@ struct folio *swapin_readahead(swp_entry_t entry)
 	SIM_ASSERT(entry.val != 0);
 	SIM_ASSERT(swap_device() != NULL);
 	return read_swap_cache_async(entry);
+}
+
+void swap_cache_build(struct folio *folio, swp_entry_t entry)
+{
+	struct swap_info_struct *si = swp_swap_info(entry);
+	struct address_space *space = si->swapper_space;
+	uint32_t offset = swp_offset(entry);
+
+	SIM_ASSERT(sim == NULL || !sim->in_run);
+	SIM_ASSERT(space->i_pages[offset].folio == NULL);
+	SIM_ASSERT(folio_test(folio, PG_anon) && folio->refcount == 1);
+	si->swap_map[offset] |= SWAP_HAS_CACHE;
+	space->i_pages[offset].folio = folio;
+	space->nrpages++;
+	folio_set(folio, PG_swapcache);
+	folio->swap = entry;
+	folio->data = si->slot_data[offset];
 }

@@ -86,4 +86,10 @@ struct folio *read_swap_cache_async(swp_entry_t entry);
  */
 struct folio *swapin_readahead(swp_entry_t entry);
 
+/* World building only: put folio (anonymous, uptodate, holding only
+ * the reference it was allocated with, which becomes the cache's) into
+ * the swap cache at entry, a slot in use, with the slot's contents: as
+ * reclaim leaves a folio whose writeback completed before it freed it. */
+void swap_cache_build(struct folio *folio, swp_entry_t entry);
+
 #endif /* SIM_MM_SWAP_STATE_H */

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "mm/pagemap.h"
+#include "mm/internal.h"
 #include "mm/swap_state.h"
 #include "mm/swapfile.h"
 
@@ -243,6 +243,77 @@ bool folio_free_swap(struct folio *folio)
 	delete_from_swap_cache(folio);
 	folio_set(folio, PG_dirty);
 	return true;
+}
+
+bool vm_swap_full(void)
+{
+	const struct swap_info_struct *si = swap_info_one;
+
+	SIM_ASSERT(si != NULL);
+	SIM_ASSERT(si->inuse_pages < si->max);
+	return si->inuse_pages * 2 > si->max - 1;
+}
+
+/* __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL). */
+static void try_to_reclaim_swap(swp_entry_t entry)
+{
+	struct folio *folio = swap_cache_get_folio(entry);
+
+	SIM_ASSERT(entry.val != 0);
+	if (!folio)
+		return;
+	/* Only a trylock: the caller holds a PTE lock. */
+	if (folio_trylock(folio)) {
+		if ((folio->mapcount == 0 || vm_swap_full()) &&
+		    folio_free_swap(folio))
+			SIM_MARK("free_swap_and_cache: freed the cached folio");
+		folio_unlock(folio);
+	} else {
+		SIM_MARK("free_swap_and_cache: cached folio busy, left cached");
+	}
+	SIM_ASSERT(!folio->freed);
+	folio_put(folio);
+}
+
+void free_swap_and_cache(swp_entry_t entry)
+{
+	struct swap_info_struct *si = swp_swap_info(entry);
+	uint32_t offset = swp_offset(entry);
+
+	SIM_ASSERT(sim_current() != NULL);
+	spin_lock(&si->lock);
+	if ((si->swap_map[offset] & ~SWAP_HAS_CACHE) == 0) {
+		sim_report("refcount_underflow",
+			   sim_signature("free_swap_and_cache:unused"),
+			   "{\"function\":\"free_swap_and_cache\"}",
+			   "free_swap_and_cache: Unused swap offset entry %u",
+			   offset);
+		spin_unlock(&si->lock);
+		return;
+	}
+	uint8_t left = swap_entry_put_locked(si, offset, 1);
+	spin_unlock(&si->lock);
+	if (left == SWAP_HAS_CACHE)
+		try_to_reclaim_swap(entry);
+}
+
+swp_entry_t swap_slot_build(uint64_t data)
+{
+	struct swap_info_struct *si = swap_info_one;
+
+	SIM_ASSERT(si != NULL);
+	SIM_ASSERT(sim == NULL || !sim->in_run);
+	for (uint32_t offset = si->cluster_next; offset < si->max; offset++) {
+		if (si->swap_map[offset] != 0)
+			continue;
+		si->swap_map[offset] = 1;
+		si->inuse_pages++;
+		si->slot_data[offset] = data;
+		/* As folio_alloc_swap leaves the next-fit cursor. */
+		si->cluster_next = offset % (si->max - 1) + 1;
+		return swp_entry(offset);
+	}
+	return swp_entry(0);
 }
 
 void swap_check_invariants(const struct swap_info_struct *si)

@@ -143,6 +143,18 @@ void put_swap_folio(struct folio *folio, swp_entry_t entry);
  * writeback, and no PTE references its slot, delete it from the swap cache
  * and free the slot; it is dirty afterwards, its only copy now in memory. */
 bool folio_free_swap(struct folio *folio);
+/* zap's release of a swap PTE (the caller holds the PTE lock): drop its
+ * reference; when only the swap cache still holds the slot, try to free
+ * the cached folio too (__try_to_reclaim_swap: trylock only, and only if
+ * nothing maps it or swap is more than half full). */
+void free_swap_and_cache(swp_entry_t entry);
+/* vm_swap_full: more than half of the slots are in use. */
+bool vm_swap_full(void);
+
+/* World building only (no task runs yet): a slot in use by one swap PTE
+ * whose contents have version `data`, as if swapped out before the run;
+ * the next free slot in allocation order.  Entry 0 when swap is full. */
+swp_entry_t swap_slot_build(uint64_t data);
 
 void swap_check_invariants(const struct swap_info_struct *si);
 

@@ -74,6 +74,8 @@ enum pageflags {
 	PG_error,
 	PG_reclaim,
 	PG_lru,
+	PG_referenced,		/* reclaim saw it referenced once already */
+	PG_device,		/* ZONE_DEVICE device-private memory */
 	PAGEFLAGS_COUNT,
 };
 
@@ -111,6 +113,8 @@ struct folio {
 	uint64_t data;			/* content version */
 	bool freed;			/* back on the free list */
 	struct folio *free_next;	/* the pool's free list */
+	uint64_t lru_seq;		/* LRU position while PG_lru: smaller
+					 * is older (mm/vmscan.c) */
 	uint32_t ref_log_next;
 	struct folio_ref_change ref_log[FOLIO_REF_LOG_MAX];
 };
@@ -140,18 +144,34 @@ static inline uint32_t folio_nr_pages(const struct folio *f)
 enum pte_kind {
 	PTE_NONE = 0,
 	PTE_PRESENT,		/* maps folio (page `subpage` of it) */
-	PTE_SWAP,		/* a swap entry */
-	PTE_MIGRATION,		/* a migration entry: wait for it */
-	PTE_DEVICE_PRIVATE,	/* device-private memory (migrate_to_ram) */
+	PTE_SWAP,		/* a swap entry (swp) */
+	PTE_MIGRATION,		/* a migration entry for folio: wait for it */
+	PTE_DEVICE_PRIVATE,	/* folio is device-private memory
+				 * (migrate_to_ram brings it back) */
 };
 
-/* A present PTE with folio == NULL maps the shared zero page (a read
+/*
+ * A present PTE with folio == NULL maps the shared zero page (a read
  * fault on anonymous memory): no folio, no reference, no mapcount, as
- * the kernel's pte_special zero-page entries. */
+ * the kernel's pte_special zero-page entries.
+ *
+ * `young` is the accessed bit: set by the fault that installs a PTE (and
+ * by the MMU on a user access, the `store` operation), cleared by
+ * reclaim's folio_referenced.  Like the kernel's pte_same, which compares
+ * the whole word, pte_same compares it too: a fault that read the PTE
+ * before reclaim aged it backs out and is taken again, as it does in the
+ * kernel when the hardware or reclaim changes the bit under it.
+ *
+ * A migration entry names the folio being migrated, as the kernel's
+ * encodes its pfn, without holding a reference (the migrating task's
+ * keeps it); a device-private entry holds a reference and a mapcount,
+ * as a present PTE does.
+ */
 typedef struct {
 	uint8_t kind;		/* enum pte_kind */
 	bool write;
 	bool dirty;
+	bool young;
 	uint16_t subpage;
 	struct folio *folio;
 	swp_entry_t swp;
@@ -181,7 +201,7 @@ static inline bool is_zero_pte(pte_t p)
 static inline bool pte_same(pte_t a, pte_t b)
 {
 	return a.kind == b.kind && a.write == b.write && a.dirty == b.dirty &&
-	       a.subpage == b.subpage && a.folio == b.folio &&
+	       a.young == b.young && a.subpage == b.subpage && a.folio == b.folio &&
 	       a.swp.val == b.swp.val;
 }
 
@@ -225,7 +245,8 @@ struct address_space {
 	struct vm_area_struct *i_mmap[VMAS_MAX];
 	uint32_t i_mmap_count;
 	uint32_t nrpages;
-	struct block_device *bdev;		/* where reads come from */
+	struct block_device *bdev;		/* files[].device, or NULL: a
+						 * fixed read_latency */
 };
 
 struct inode {
@@ -237,7 +258,13 @@ struct inode {
 	bool fuse;				/* fuse write path */
 	bool no_map_pages;			/* vm_ops without map_pages */
 	bool thp;				/* page cache may hold THPs */
-	uint64_t read_latency_ns;		/* until the device model */
+	/* I/O without a device (files[].read_latency): every read and
+	 * write of a folio takes this long. */
+	uint64_t read_latency_ns;
+	/* The content version (folio->data) each page has on the backing
+	 * store: what a read brings in and writeback stores, so a lost write
+	 * shows as a mismatch.  FILE_PAGES_MAX entries in the arena. */
+	uint64_t *disk_data;
 };
 
 /* The readahead window of an open file (struct file_ra_state): the last
@@ -304,6 +331,11 @@ struct vm_area_struct {
 	struct rw_semaphore vm_lock;		/* the per-VMA lock */
 	uint64_t vm_lock_seq;
 	bool detached;
+	/* munmap has torn down its page tables: model bookkeeping (the
+	 * kernel frees the VMA after an RCU grace period instead), which
+	 * lets a speculative fault that maps into them afterwards be seen
+	 * (memory.c, spf_check_mapped). */
+	bool zapped;
 };
 
 static inline bool vma_is_anonymous(const struct vm_area_struct *vma)

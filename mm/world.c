@@ -1,7 +1,8 @@
 /*
  * world.c: builds a schedule's world from a scenario (the mm, its files
- * with their page cache, its VMAs with their populated pages, the tasks)
- * and runs each scenario task's operations in order.  Building runs
+ * with their page cache and backing store, its VMAs with their populated,
+ * swapped-out and device-private pages, the tasks) and runs each scenario
+ * task's operations in order.  Building runs
  * before any task, so it writes state directly, without locks or yields;
  * everything after goes through the model's kernel functions.  Not the
  * loader (scenario.c) nor the model.
@@ -10,6 +11,7 @@
 #include "mm/internal.h"
 #include "mm/devices.h"
 #include "mm/locks.h"
+#include "mm/swap_state.h"
 #include "mm/vmstat.h"
 #include "mm/world.h"
 
@@ -51,6 +53,36 @@ static void run_op(struct world *w, const struct scenario_op *op)
 	case OP_MPROTECT:
 		do_mprotect(op->u.range.start, op->u.range.pages,
 			    op->u.range.write);
+		break;
+	case OP_RECLAIM: {
+		struct scan_control sc = {
+			.nr_to_scan = op->u.reclaim.nr_to_scan,
+			.target = (enum reclaim_target)op->u.reclaim.target,
+			.kswapd = op->u.reclaim.kswapd,
+			.ignore_references = op->u.reclaim.ignore_references,
+			.wait_writeback = op->u.reclaim.wait_writeback,
+			.filtered = op->u.reclaim.filtered,
+			.anon_first = op->u.reclaim.anon_first,
+			.anon_end = op->u.reclaim.anon_end,
+			.file = op->u.reclaim.file,
+			.file_first = op->u.reclaim.file_first,
+			.file_end = op->u.reclaim.file_end,
+		};
+		shrink_inactive_list(&sc);
+		break;
+	}
+	case OP_TRUNCATE:
+		do_truncate(mm_world->files[op->u.truncate.file],
+			    op->u.truncate.size_bytes);
+		break;
+	case OP_STORE:
+		user_store(op->u.access.address);
+		break;
+	case OP_GUP_WRITE:
+		gup_write(op->u.access.address, op->u.access.hold_ns);
+		break;
+	case OP_MIGRATE:
+		migrate_folio_at(op->u.access.address);
 		break;
 	case OP_KINDS_COUNT:
 		SIM_ASSERT(!"not an operation");
@@ -95,6 +127,7 @@ struct mm_world *mm_world_create(struct engine *e,
 
 	w->knobs = *knobs;
 	mm->id = mm_obj_id();
+	spin_lock_init(&w->lru_lock, LC_LRU_LOCK, mm->id);
 	mmap_init_lock(mm);
 	spin_lock_init(&mm->page_table_lock, LC_PAGE_TABLE_LOCK, mm->id);
 	spin_lock_init(&mm->pmd_lock, LC_PMD_LOCK, mm->id);
@@ -103,7 +136,8 @@ struct mm_world *mm_world_create(struct engine *e,
 	return w;
 }
 
-static struct file *file_build(struct engine *e, const struct scenario_file *sf)
+static struct file *file_build(struct engine *e, const struct scenario_file *sf,
+			       const struct world_devices *wd)
 {
 	struct inode *inode = arena_new(&e->arena, struct inode);
 	struct file *file = arena_new(&e->arena, struct file);
@@ -116,9 +150,14 @@ static struct file *file_build(struct engine *e, const struct scenario_file *sf)
 	inode->no_map_pages = sf->no_map_pages;
 	inode->thp = sf->thp;
 	inode->read_latency_ns = sf->read_latency_ns;
+	inode->disk_data = arena_array(&e->arena, uint64_t, FILE_PAGES_MAX);
 	init_rwsem(&inode->i_rwsem, LC_I_RWSEM, inode->id);
 	m->id = inode->id;
 	m->host = inode;
+	if (sf->device >= 0) {
+		SIM_ASSERT((uint32_t)sf->device < wd->count);
+		m->bdev = wd->bdev[sf->device];
+	}
 	spin_lock_init(&m->i_pages_lock, LC_I_PAGES, m->id);
 	init_rwsem(&m->i_mmap_rwsem, LC_I_MMAP_RWSEM, m->id);
 	init_rwsem(&m->invalidate_lock, LC_INVALIDATE_LOCK, m->id);
@@ -140,8 +179,8 @@ static bool range_cached(const struct scenario_file *sf, uint64_t first,
 	return true;
 }
 
-/* A cached, uptodate folio at index: in the page cache, holding only the
- * cache's references. */
+/* A cached, uptodate, clean folio at index: in the page cache, holding
+ * only the cache's references, its contents those of the backing store. */
 static void page_cache_build(struct address_space *m, pgoff_t index,
 			     unsigned int order)
 {
@@ -154,9 +193,12 @@ static void page_cache_build(struct address_space *m, pgoff_t index,
 	folio->index = index;
 	folio->data = ++mm_world->data_versions;
 	folio_ref_add(folio, (int)nr);
-	for (uint32_t i = 0; i < nr; i++)
+	for (uint32_t i = 0; i < nr; i++) {
 		m->i_pages[index + i].folio = folio;
+		m->host->disk_data[index + i] = folio->data;
+	}
 	m->nrpages += nr;
+	folio_add_lru(folio);
 	folio_put(folio);
 }
 
@@ -205,7 +247,9 @@ static struct pte_table *pt_of(struct mm_struct *mm, uint64_t addr)
 }
 
 /* A populated page: as if faulted in before the run (anon: written; file:
- * read, mapped read-only; a whole cached THP in a THP VMA: one PMD). */
+ * read, mapped read-only; a whole cached THP in a THP VMA: one PMD).  Long
+ * enough before that an aging pass cleared the accessed bits: reclaim
+ * finds the PTEs old. */
 static uint64_t populate_build(struct vm_area_struct *vma, uint64_t addr,
 			       uint64_t end)
 {
@@ -220,6 +264,7 @@ static uint64_t populate_build(struct vm_area_struct *vma, uint64_t addr,
 		folio->index = addr;
 		folio->data = ++mm_world->data_versions;
 		folio->mapcount = 1;
+		folio_add_lru(folio);
 		pt_of(mm, addr)->ptes[pte_index(addr)] = (pte_t){
 			.kind = PTE_PRESENT, .folio = folio, .dirty = true,
 			.write = (vma->vm_flags & VM_WRITE) != 0 };
@@ -247,6 +292,60 @@ static uint64_t populate_build(struct vm_area_struct *vma, uint64_t addr,
 	return addr + 1;
 }
 
+/* A page swapped out before the run: a swap PTE for a slot holding its
+ * contents, and, if it is in the swap cache, the folio there (clean,
+ * unmapped, unlocked, on the LRU), as reclaim leaves one after writeback
+ * and before it gets to free it. */
+static void swapped_build(struct vm_area_struct *vma, uint64_t addr,
+			  bool cached)
+{
+	swp_entry_t entry = swap_slot_build(++mm_world->data_versions);
+
+	SIM_ASSERT(entry.val != 0);	/* the loader counted the slots */
+	SIM_ASSERT(vma->anon_vma != NULL);
+	pt_of(vma->vm_mm, addr)->ptes[pte_index(addr)] =
+		(pte_t){ .kind = PTE_SWAP, .swp = entry };
+	if (!cached)
+		return;
+	struct folio *folio = folio_alloc(0);
+	SIM_ASSERT(folio != NULL);
+	folio_set(folio, PG_anon);
+	folio_set(folio, PG_uptodate);
+	folio->anon_vma = vma->anon_vma;
+	folio->index = addr;
+	swap_cache_build(folio, entry);
+	folio_add_lru(folio);
+}
+
+/* A page in device memory (HMM): a device-private entry holding a
+ * reference and a mapcount on a ZONE_DEVICE folio. */
+static void device_private_build(struct vm_area_struct *vma, uint64_t addr)
+{
+	struct folio *folio = folio_alloc(0);
+
+	SIM_ASSERT(folio != NULL);
+	SIM_ASSERT(vma->anon_vma != NULL);
+	folio_set(folio, PG_anon);
+	folio_set(folio, PG_device);
+	folio_set(folio, PG_uptodate);
+	folio->anon_vma = vma->anon_vma;
+	folio->index = addr;
+	folio->data = ++mm_world->data_versions;
+	folio->mapcount = 1;
+	pt_of(vma->vm_mm, addr)->ptes[pte_index(addr)] = (pte_t){
+		.kind = PTE_DEVICE_PRIVATE, .folio = folio,
+		.write = (vma->vm_flags & VM_WRITE) != 0 };
+}
+
+static bool in_scenario_ranges(const struct scenario_range *rg, uint32_t n,
+			       uint64_t p)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (p >= rg[i].first && p < rg[i].end)
+			return true;
+	return false;
+}
+
 static void vmas_build(const struct scenario *s)
 {
 	for (uint32_t i = 0; i < s->vmas_count; i++) {
@@ -261,6 +360,17 @@ static void vmas_build(const struct scenario *s)
 			for (uint64_t a = v->start + v->populated[r].first; a < end;)
 				a = populate_build(vma, a, end);
 		}
+		/* Page by page in address order, so slots are handed out in
+		 * that order too. */
+		for (uint64_t p = 0; p < v->pages; p++) {
+			if (in_scenario_ranges(v->swapped, v->swapped_count, p))
+				swapped_build(vma, v->start + p,
+					      in_scenario_ranges(v->swapcache,
+								 v->swapcache_count, p));
+			else if (in_scenario_ranges(v->device_private,
+						    v->device_private_count, p))
+				device_private_build(vma, v->start + p);
+		}
 	}
 }
 
@@ -269,13 +379,13 @@ struct world *world_build(struct engine *e, const struct scenario *s)
 	struct world *w = arena_new(&e->arena, struct world);
 
 	mm_world_reset();
-	devices_build(e, &s->devices);
+	struct world_devices *wd = devices_build(e, &s->devices);
 	SIM_ASSERT(s->cpus <= e->params.cpus);
 	SIM_ASSERT(s->files_count <= FILES_MAX);
 	w->scenario = s;
 	w->mm = mm_world_create(e, &s->knobs);
 	for (uint32_t i = 0; i < s->files_count; i++) {
-		w->mm->files[i] = file_build(e, &s->files[i]);
+		w->mm->files[i] = file_build(e, &s->files[i], wd);
 		w->mm->inodes[i] = w->mm->files[i]->f_inode;
 		cache_build(&s->files[i], w->mm->files[i]);
 	}
