@@ -243,6 +243,7 @@ struct folio *filemap_get_folio(struct address_space *mapping, pgoff_t index)
 			break;
 		if (!folio_try_get(folio)) {
 			SIM_MARK("filemap_get_folio: folio being freed");
+			folio_lookup_wait_unfreeze(mapping);
 			folio = NULL;
 			continue;
 		}

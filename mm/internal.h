@@ -212,6 +212,23 @@ static inline uint64_t i_size_read(struct inode *inode)
 	return inode->i_size;
 }
 
+/*
+ * A lockless lookup found a folio whose refcount is zero: frozen by
+ * reclaim's __remove_mapping, which holds the mapping's i_pages lock from
+ * before the freeze until it unfreezes or deletes the folio, or being
+ * freed right now.  The kernel spins (xas_reset and look again); the
+ * model waits for the i_pages lock instead, which ends when the spinning
+ * would.  A busy loop would let an adversarial strategy (PCT's strict
+ * priorities) starve the freezer forever, a livelock no kernel has.
+ */
+static inline void folio_lookup_wait_unfreeze(struct address_space *mapping)
+{
+	SIM_ASSERT(mapping != NULL);
+	SIM_ASSERT(current_mm_state()->rcu_depth > 0);
+	spin_lock(&mapping->i_pages_lock);
+	spin_unlock(&mapping->i_pages_lock);
+}
+
 /* i_size_write: the caller holds i_rwsem for write. */
 static inline void i_size_write(struct inode *inode, uint64_t size)
 {

@@ -272,6 +272,8 @@ long ksys_write(struct file *file, pgoff_t index, uint32_t pages,
 
 /* truncate(2) / ftruncate to size_bytes (mm/truncate.c): 0. */
 long do_truncate(struct file *file, uint64_t size_bytes);
+/* fallocate(FALLOC_FL_PUNCH_HOLE) of pages [start, start + pages): 0. */
+long do_punch_hole(struct file *file, pgoff_t start, pgoff_t pages);
 
 /* A user-mode store to the page at uaddr (mm/gup.c): the MMU writes it
  * when the PTE is present and writable, else the store faults and is

@@ -173,9 +173,42 @@ out:
 /*
  * do_munmap of whole VMAs (do_vmi_munmap with unlock = true): under
  * mmap_lock for write, write-lock and detach each VMA; downgrade to read;
- * zap the page tables (references and mapcounts dropped) and free the
- * PTE tables nothing else uses; unlink from the file's i_mmap.
+ * zap the page tables (references and mapcounts dropped, swap entries
+ * freed), unlink from the anon_vma and free the PTE tables nothing else
+ * uses (free_pgtables); unlink from the file's i_mmap.
  */
+
+/*
+ * A model check, not kernel code: once munmap has torn a VMA down, no
+ * entry may remain in its range of a PTE table still in use (tables
+ * freed with one are reported by free_pgtables).  Only a fault that did
+ * not respect munmap can have put one there: an unvalidated speculative
+ * fault.  Then mark the VMA zapped, in the same step, so that a PTE set
+ * later is caught where it is set (spf_check_mapped in memory.c).
+ */
+static void munmap_check_torn_down(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+
+	SIM_ASSERT(vma->detached);
+	SIM_ASSERT(!vma->zapped);
+	for (uint64_t a = vma->vm_start; a < vma->vm_end; a++) {
+		const pmd_t *pmd = &mm->pmd[a / PTRS_PER_PTE];
+		if (pmd->kind != PMD_TABLE ||
+		    pmd->table->ptes[a % PTRS_PER_PTE].kind == PTE_NONE)
+			continue;
+		char detail[192];
+		snprintf(detail, sizeof(detail),
+			 "{\"function\":\"do_munmap\",\"vma\":\"%s\",\"page\":%llu}",
+			 vma->name, (unsigned long long)a);
+		sim_report("stale_pte", sim_signature("stale_pte:do_munmap"),
+			   detail,
+			   "after munmap of vma \"%s\" page %llu is still mapped: nothing will unmap it",
+			   vma->name, (unsigned long long)a);
+		break;
+	}
+	vma->zapped = true;
+}
 int do_munmap(uint64_t start, uint64_t pages)
 {
 	struct mm_struct *mm = mm_world->mm;
@@ -212,7 +245,12 @@ int do_munmap(uint64_t start, uint64_t pages)
 	/* unmap_region */
 	for (uint32_t i = 0; i < n; i++)
 		unmap_page_range(gone[i], gone[i]->vm_start, gone[i]->vm_end);
+	/* free_pgtables: unlink_anon_vmas first, then the tables. */
+	for (uint32_t i = 0; i < n; i++)
+		unlink_anon_vmas(gone[i]);
 	free_pgtables(mm, start, end);
+	for (uint32_t i = 0; i < n; i++)
+		munmap_check_torn_down(gone[i]);
 	/* remove_vma / unlink_file_vma */
 	for (uint32_t i = 0; i < n; i++) {
 		if (!gone[i]->vm_file)

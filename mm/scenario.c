@@ -14,8 +14,8 @@
  *                         (scenario_devices.c)
  *   tasks                 [ { name, cpu, ops: [ { <op>: { ... } } ] } ]
  *                         ops: sleep here; fault, write, mmap, munmap,
- *                         mprotect, reclaim, truncate, store, gup_write,
- *                         migrate in scenario_world.c
+ *                         mprotect, reclaim, truncate, punch_hole, store,
+ *                         gup_write, migrate in scenario_world.c
  *   explore               { strategy, schedules, pct_depth, preemptions,
  *                           steps_max, virtual_time_max }
  *   variants              { NAME: { <overrides>..., expect: [kinds] } }
@@ -42,7 +42,7 @@ static const char *const finding_kinds[] = {
 static const char *const op_names[] = { "sleep", "fault", "write", "mmap",
 					 "munmap", "mprotect", "reclaim",
 					 "truncate", "store", "gup_write",
-					 "migrate", NULL };
+					 "migrate", "punch_hole", NULL };
 
 static bool read_op(struct jread *r, const cJSON *v, struct scenario *s,
 		    struct scenario_op *op)
@@ -51,7 +51,7 @@ static bool read_op(struct jread *r, const cJSON *v, struct scenario *s,
 		return false;
 	if (cJSON_GetArraySize(v) != 1)
 		return jread_fail(r, "an operation is an object with exactly one key, the operation's name (%s)",
-				  "sleep, fault, write, mmap, munmap, mprotect, reclaim, truncate, store, gup_write, migrate");
+				  "sleep, fault, write, mmap, munmap, mprotect, reclaim, truncate, punch_hole, store, gup_write, migrate");
 	const cJSON *body = v->child;
 	size_t at = jread_push_key(r, body->string);
 	bool ok = false;

@@ -40,6 +40,7 @@ enum op_kind {
 	OP_STORE,
 	OP_GUP_WRITE,
 	OP_MIGRATE,
+	OP_PUNCH_HOLE,
 	OP_KINDS_COUNT,
 };
 
@@ -83,6 +84,11 @@ struct scenario_op {
 			uint32_t file;		/* index in files[] */
 			uint64_t size_bytes;
 		} truncate;
+		struct {
+			uint32_t file;		/* index in files[] */
+			uint64_t index;		/* first page */
+			uint64_t pages;
+		} punch;
 		struct {
 			uint64_t address;	/* page number */
 			uint64_t hold_ns;	/* gup_write */

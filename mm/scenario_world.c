@@ -25,6 +25,7 @@
  *           { "reclaim": { scan, target, mode, vma | file, pages,
  *                          ignore_references, wait_writeback } }
  *           { "truncate": { file, size } }
+ *           { "punch_hole": { file, offset_pages, pages } }
  *           { "store": { vma, page } }
  *           { "gup_write": { vma, page, hold } }
  *           { "migrate": { vma, page } }
@@ -46,7 +47,7 @@ static_assert(SCENARIO_OBJ_NAME_MAX <= sizeof(((struct inode *)0)->name),
 const char *const scenario_mm_op_names[] = { "fault", "write", "mmap",
 					     "munmap", "mprotect", "reclaim",
 					     "truncate", "store", "gup_write",
-					     "migrate", NULL };
+					     "migrate", "punch_hole", NULL };
 
 static const char *const vma_kind_names[] = {
 	[VMA_KIND_ANON] = "anon",
@@ -828,6 +829,28 @@ bool scenario_read_mm_op(struct jread *r, const cJSON *b, struct scenario *s,
 		if (f < 0)
 			return jread_fail_at(r, "file", "no file named \"%s\" in files", file);
 		op->u.truncate.file = (uint32_t)f;
+		return true;
+	}
+	if (strcmp(name, "punch_hole") == 0) {
+		static const char *const keys[] = { "file", "offset_pages",
+						    "pages", NULL };
+		char file[SCENARIO_OBJ_NAME_MAX];
+		op->kind = OP_PUNCH_HOLE;
+		op->u.punch.pages = 1;
+		if (!jread_object(r, b, keys) ||
+		    !jread_str(r, b, "file", true, file, sizeof(file)) ||
+		    !jread_u64(r, b, "offset_pages", true, 0, FILE_PAGES_MAX - 1,
+			       &op->u.punch.index) ||
+		    !jread_u64(r, b, "pages", false, 1, FILE_PAGES_MAX,
+			       &op->u.punch.pages))
+			return false;
+		int f = scenario_file_index(s, file);
+		if (f < 0)
+			return jread_fail_at(r, "file", "no file named \"%s\" in files", file);
+		if (op->u.punch.index + op->u.punch.pages > FILE_PAGES_MAX)
+			return jread_fail_at(r, "pages", "the hole ends past the largest file modeled (%d pages)",
+					     FILE_PAGES_MAX);
+		op->u.punch.file = (uint32_t)f;
 		return true;
 	}
 	if (strcmp(name, "store") == 0)

@@ -125,6 +125,7 @@ struct folio *swap_cache_get_folio(swp_entry_t entry)
 		}
 		if (!folio_try_get(folio)) {
 			SIM_MARK("swap_cache_get_folio: folio freed under lookup");
+			folio_lookup_wait_unfreeze(space);
 			rcu_read_unlock();
 			continue;
 		}

@@ -1,11 +1,16 @@
 /*
- * truncate.c: models mm/truncate.c and the VFS path to it, truncate(2)
- * shrinking a file (KERNEL.md 9): with i_rwsem and the mapping's
+ * truncate.c: models mm/truncate.c and the VFS paths to it: truncate(2)
+ * shrinking a file (KERNEL.md 9), with i_rwsem and the mapping's
  * invalidate_lock held for write (do_truncate, and the filesystem's
- * setattr), i_size first; then truncate_pagecache: unmap_mapping_range,
+ * setattr): i_size first; then truncate_pagecache: unmap_mapping_range,
  * truncate_inode_pages_range, and unmap_mapping_range again for the
- * private COW copies a fault made meanwhile.  Not the fault side's
- * re-checks that this races with (filemap.c) nor the zap (memory.c).
+ * private COW copies a fault made meanwhile.  And fallocate's
+ * PUNCH_HOLE (do_punch_hole, as ext4_punch_hole does it, same locks):
+ * truncate_pagecache_range, which unmaps once, before the page cache
+ * pass, and leaves i_size alone: a mapper that finds a folio before it
+ * leaves the cache and maps it after that one unmap is caught only by its
+ * own re-checks (KERNEL.md 8).  Not the fault side's re-checks
+ * (filemap.c) nor the zap (memory.c).
  *
  * truncate_inode_pages_range, for the folios wholly past the new EOF:
  *   pass 1 (find_lock_entries): trylock each; skip one that is locked,
@@ -22,7 +27,8 @@
  *     folio lock, so a fault that maps it later must hold the lock and
  *     see folio->mapping == NULL, or fault-around must re-check).
  *  2. i_size is written before any folio is unmapped or deleted: a fault
- *     that looks at i_size after truncate started sees the new one.
+ *     that looks at i_size after truncate started sees the new one (a
+ *     hole punch leaves i_size).
  *  3. While truncate runs no folio can enter the range: page cache
  *     insertion by faults and readahead holds invalidate_lock shared, by
  *     write() i_rwsem.
@@ -124,8 +130,8 @@ static struct folio *next_entry(struct address_space *mapping, pgoff_t start,
 		if (!folio)
 			continue;
 		pgoff_t tail = folio->index + folio_nr_pages(folio);
-		if (folio->index < start) {
-			/* A THP across the new EOF: left (see the top). */
+		if (folio->index < start || tail > end) {
+			/* A THP across the edge: left (see the top). */
 			SIM_MARK("truncate: THP across EOF left in the cache");
 			*index = tail - 1;
 			folio_put(folio);
@@ -180,14 +186,14 @@ static void truncate_inode_folio(struct address_space *mapping,
 }
 
 static void truncate_inode_pages_range(struct address_space *mapping,
-				       pgoff_t start)
+				       pgoff_t start, pgoff_t end)
 {
 	struct folio *batch[FOLIO_BATCH_SIZE];
-	const pgoff_t end = FILE_PAGES_MAX;
 	pgoff_t index = start;
 	uint32_t n;
 
 	lockdep_assert_held_write(&mapping->invalidate_lock.c);
+	SIM_ASSERT(start <= end && end <= FILE_PAGES_MAX);
 	/* Pass 1. */
 	while ((n = find_lock_entries(mapping, start, &index, end, batch))) {
 		for (uint32_t i = 0; i < n; i++)
@@ -253,8 +259,32 @@ static void truncate_pagecache(struct inode *inode, pgoff_t start)
 	 * them a fault may have made private COW copies of pages past the
 	 * new EOF, which the page cache pass cannot see. */
 	unmap_mapping_range(mapping, start, 0, true);
-	truncate_inode_pages_range(mapping, start);
+	truncate_inode_pages_range(mapping, start, FILE_PAGES_MAX);
 	unmap_mapping_range(mapping, start, 0, true);
+}
+
+long do_punch_hole(struct file *file, pgoff_t start, pgoff_t pages)
+{
+	struct inode *inode = file->f_inode;
+	struct address_space *mapping = file->f_mapping;
+	pgoff_t end = start + pages;
+
+	SIM_ASSERT(pages > 0 && end <= FILE_PAGES_MAX);
+	SIM_ASSERT(mapping == &inode->i_data);
+	sim_cost(COST_SYSCALL_NS);
+	mm_yield(TRACE_SYSCALL, inode->id);
+	down_write(&inode->i_rwsem);
+	down_write(&mapping->invalidate_lock);
+	/* truncate_pagecache_range: one unmap, file pages only (even_cows
+	 * 0: a private COW copy of a hole stays), then the page cache. */
+	unmap_mapping_range(mapping, start, end, false);
+	truncate_inode_pages_range(mapping, start, end);
+	/* The filesystem frees the blocks: the hole reads as zeroes. */
+	for (pgoff_t i = start; i < end; i++)
+		inode->disk_data[i] = 0;
+	up_write(&mapping->invalidate_lock);
+	up_write(&inode->i_rwsem);
+	return 0;
 }
 
 long do_truncate(struct file *file, uint64_t size_bytes)

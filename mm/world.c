@@ -75,6 +75,10 @@ static void run_op(struct world *w, const struct scenario_op *op)
 		do_truncate(mm_world->files[op->u.truncate.file],
 			    op->u.truncate.size_bytes);
 		break;
+	case OP_PUNCH_HOLE:
+		do_punch_hole(mm_world->files[op->u.punch.file],
+			      op->u.punch.index, op->u.punch.pages);
+		break;
 	case OP_STORE:
 		user_store(op->u.access.address);
 		break;

@@ -15,6 +15,7 @@
 
 #include "mm/internal.h"
 #include "mm/scenario.h"
+#include "mm/swap_state.h"
 #include "mm/world.h"
 #include "tests/support.h"
 
@@ -86,6 +87,32 @@ static inline enum run_outcome mt_run(struct engine *e, struct scenario *sc,
 	return o;
 }
 
+/* The same with PCT of depth d over an estimated k decisions (PCT needs
+ * the run length; these scenarios are small enough to state it). */
+static inline enum run_outcome mt_run_pct(struct engine *e, struct scenario *sc,
+					  void (*extra)(struct engine *e),
+					  uint64_t seed, uint32_t d, uint64_t k)
+{
+	char err[256];
+	struct strategy_params sp = { .kind = STRATEGY_PCT, .pct_depth = d,
+				      .pct_steps = k,
+				      .preemptions_max = UINT32_MAX };
+	struct strategy *s = strategy_create(&sp, err, sizeof(err));
+	enum run_outcome o;
+
+	cr_assert(s != NULL, "strategy_create: %s", err);
+	mt_sc = sc;
+	mt_extra = extra;
+	mt_rec_n = 0;
+	mt_retry_n = 0;
+	vmstat_hooks_unsubscribe(&mt_rec);
+	cr_assert(vmstat_hooks_subscribe(&mt_vm_hooks));
+	test_run_with(e, s, seed, 0, mt_build, NULL, &o);
+	vmstat_hooks_unsubscribe(&mt_rec);
+	strategy_destroy(s);
+	return o;
+}
+
 static inline const struct fault_record *mt_record_of(const char *task,
 						      uint32_t nth)
 {
@@ -109,6 +136,72 @@ static inline struct task *mt_task(struct engine *e, const char *name)
 		if (strcmp(e->tasks[i].name, name) == 0)
 			return &e->tasks[i];
 	cr_assert_fail("no task %s", name);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ lock waits */
+
+/* Every time a task starts to wait for a lock: which, and which fault
+ * locks it held while it waited. */
+struct mt_lock_wait {
+	char task[TASK_NAME_MAX];
+	enum lock_class_id cls;
+	bool holds_mmap;		/* mmap_lock, either mode */
+	bool holds_vma;			/* some VMA lock for read */
+};
+
+#define MT_LOCK_WAITS_MAX 256
+static struct mt_lock_wait mt_lw[MT_LOCK_WAITS_MAX];
+static uint32_t mt_lw_n;
+
+static inline bool mt_holds_class(const struct task *t, enum lock_class_id cls)
+{
+	const struct task_mm *tm = task_mm(t);
+	for (uint32_t i = 0; i < tm->held_count; i++)
+		if (tm->held[i].lock->cls->id == cls)
+			return true;
+	return false;
+}
+
+static inline void mt_on_lock_wait(void *ctx, struct task *t,
+				   struct lock_common *l, enum lock_mode mode,
+				   const char *where)
+{
+	(void)ctx;
+	(void)mode;
+	(void)where;
+	if (mt_lw_n >= MT_LOCK_WAITS_MAX)
+		return;
+	struct mt_lock_wait *w = &mt_lw[mt_lw_n++];
+	snprintf(w->task, sizeof(w->task), "%s", t->name);
+	w->cls = l->cls->id;
+	w->holds_mmap = mt_holds_class(t, LC_MMAP_LOCK);
+	w->holds_vma = mt_holds_class(t, LC_VMA_LOCK);
+}
+
+static struct lock_hooks mt_lw_hooks = { .ctx = mt_lw,
+					 .wait_begin = mt_on_lock_wait };
+
+static inline void mt_lock_waits_start(void)
+{
+	mt_lw_n = 0;
+	lock_hooks_unsubscribe(mt_lw);
+	cr_assert(lock_hooks_subscribe(&mt_lw_hooks));
+}
+
+static inline void mt_lock_waits_stop(void)
+{
+	lock_hooks_unsubscribe(mt_lw);
+}
+
+static inline const struct mt_lock_wait *mt_lock_wait_of(const char *task,
+							 enum lock_class_id cls,
+							 uint32_t nth)
+{
+	for (uint32_t i = 0; i < mt_lw_n; i++)
+		if (strcmp(mt_lw[i].task, task) == 0 && mt_lw[i].cls == cls &&
+		    nth-- == 0)
+			return &mt_lw[i];
 	return NULL;
 }
 
@@ -137,6 +230,20 @@ static inline pte_t mt_pte(uint64_t addr)
 static inline const pmd_t *mt_pmd(uint64_t addr)
 {
 	return &mm_world->mm->pmd[addr / PTRS_PER_PTE];
+}
+
+/* The swap slot's count (without SWAP_HAS_CACHE) and whether a folio is
+ * in the swap cache for it. */
+static inline uint32_t mt_swap_count(uint32_t offset)
+{
+	cr_assert_not_null(swap_device());
+	return swap_device()->swap_map[offset] & ~SWAP_HAS_CACHE;
+}
+
+static inline struct folio *mt_swap_cached(uint32_t offset)
+{
+	cr_assert_not_null(swap_device());
+	return swap_device()->swapper_space->i_pages[offset].folio;
 }
 
 struct mt_refs {

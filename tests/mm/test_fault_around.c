@@ -2,9 +2,9 @@
  * test_fault_around.c: fault-around (do_fault_around, filemap_map_pages,
  * filemap_map_pmd in mm/filemap.c) under the knobs of seeds 003 and 004:
  * which neighbours get mapped and which are skipped; the stale PTE that
- * nolock_norecheck leaves when a truncate-like remover races it (found by
- * random schedules, never found with the kernel's trylock or with Linus's
- * re-checking order); the THP reference that inverted_set_pmd leaks when
+ * nolock_norecheck leaves when a hole punch (mm/truncate.c) races it
+ * (found by random schedules, never found with the kernel's trylock or
+ * with Linus's re-checking order); the THP reference that inverted_set_pmd leaks when
  * do_set_pmd fails, and the one it puts too many when it succeeds.
  */
 #include "tests/mm/mm_test.h"
@@ -15,14 +15,20 @@ static const char *const around_json =
 	"  \"files\": [ { \"name\": \"f\", \"size\": \"64 pages\", \"cached\": \"all\" } ],"
 	"  \"vmas\": [ { \"name\": \"map\", \"start\": 0, \"pages\": 64, \"kind\": \"%s\", \"file\": \"f\" } ],"
 	"  \"tasks\": [ { \"name\": \"F\", \"cpu\": 0, \"ops\": [ { \"sleep\": { \"ns\": \"5us\" } },"
-	"                 { \"fault\": { \"vma\": \"map\", \"page\": 2 } } ] } ] }";
+	"                 { \"fault\": { \"vma\": \"map\", \"page\": 2 } } ] }%s ] }";
+
+static struct scenario *around_with(const char *knob, unsigned bytes,
+				    const char *kind, const char *more)
+{
+	static char json[4096];
+	snprintf(json, sizeof(json), around_json, knob, bytes, kind, more);
+	return mt_load(json, NULL);
+}
 
 static struct scenario *around(const char *knob, unsigned bytes,
 			       const char *kind)
 {
-	static char json[4096];
-	snprintf(json, sizeof(json), around_json, knob, bytes, kind);
-	return mt_load(json, NULL);
+	return around_with(knob, bytes, kind, "");
 }
 
 /* Folio 5 is locked by another task across the fault, folio 9 is not
@@ -90,57 +96,19 @@ Test(fault_around, fault_around_bytes_of_one_page_maps_only_the_fault)
 /* ------------------------------------------- stale PTE after truncate */
 
 /*
- * A minimal truncate for the test (the real one is part of the reclaim
- * and truncate model): shrink i_size to 4 pages, zap the file's pages
- * past it in every mapping VMA, then for each cached folio past EOF: lock,
- * zap again if it got mapped (unmap_mapping_folio), delete from the page
- * cache, unlock.  Starts at a seed-chosen time in the fault's window.
+ * A hole punched in pages 0-3, racing the fault-around of pages 0-15.
+ * A hole, not truncate(2): truncate_pagecache unmaps a second time after
+ * emptying the page cache, which catches a folio fault-around found
+ * before it left and mapped after the first unmap; the hole punch's
+ * truncate_pagecache_range unmaps once, before, and then only the
+ * mapper's own re-checks (or its folio lock) catch it: the race Linus's
+ * patch 4 re-checks against.  The hole starts at the window's first
+ * folio, the one fault-around looks up before it takes the PTE lock (the
+ * others it looks up under the lock, which the punch's unmap needs).
  */
-static void zap_file_range(struct address_space *m, pgoff_t from)
-{
-	down_read(&m->i_mmap_rwsem);
-	for (uint32_t i = 0; i < m->i_mmap_count; i++) {
-		struct vm_area_struct *vma = m->i_mmap[i];
-		uint64_t start = vma->vm_start;
-		if (from > vma->vm_pgoff)
-			start += from - vma->vm_pgoff;
-		if (start < vma->vm_end)
-			unmap_page_range(vma, start, vma->vm_end);
-	}
-	up_read(&m->i_mmap_rwsem);
-}
-
-static void remover_fn(void *arg)
-{
-	(void)arg;
-	struct address_space *m = mt_file(0)->f_mapping;
-	const pgoff_t keep = 4;
-
-	sim_sleep(prng_range(sim_prng(), 0, 3000));
-	down_write(&m->host->i_rwsem);
-	down_write(&m->invalidate_lock);
-	m->host->i_size = keep * PAGE_SIZE_BYTES;
-	zap_file_range(m, keep);
-	for (pgoff_t i = keep; i < 64; i++) {
-		struct folio *f = filemap_get_folio(m, i);
-		if (!f)
-			continue;
-		folio_lock(f);
-		if (f->mapcount)
-			zap_file_range(m, keep);
-		if (f->mapping == m)
-			filemap_remove_folio(f);
-		folio_unlock(f);
-		folio_put(f);
-	}
-	up_write(&m->invalidate_lock);
-	up_write(&m->host->i_rwsem);
-}
-
-static void add_remover(struct engine *e)
-{
-	mm_task_create(e, "T", 1, remover_fn, NULL);
-}
+static const char *const truncator =
+	", { \"name\": \"T\", \"cpu\": 1, \"ops\": ["
+	"    { \"punch_hole\": { \"file\": \"f\", \"offset_pages\": 0, \"pages\": 4 } } ] }";
 
 /* PTEs that map a file folio no longer in the page cache, or past EOF. */
 static uint32_t stale_ptes(void)
@@ -161,11 +129,11 @@ static uint32_t stale_ptes(void)
 static uint32_t stale_runs(const char *knob, uint32_t seeds)
 {
 	struct engine *e = test_engine(2);
-	struct scenario *sc = around(knob, 65536, "file_private");
+	struct scenario *sc = around_with(knob, 65536, "file_private", truncator);
 	uint32_t stale = 0;
 
 	for (uint64_t seed = 1; seed <= seeds; seed++) {
-		enum run_outcome o = mt_run(e, sc, add_remover, STRATEGY_RANDOM, seed);
+		enum run_outcome o = mt_run(e, sc, NULL, STRATEGY_RANDOM, seed);
 		cr_assert_eq(o, RUN_OK, "seed %llu: %s", (unsigned long long)seed,
 			     run_outcome_name(o));
 		uint32_t n = stale_ptes();
