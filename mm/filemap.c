@@ -258,6 +258,33 @@ struct folio *filemap_get_folio(struct address_space *mapping, pgoff_t index)
 	return folio;
 }
 
+struct folio *filemap_get_next_folio(struct address_space *mapping,
+				     pgoff_t *index, pgoff_t end)
+{
+	SIM_ASSERT(mapping != NULL);
+	SIM_ASSERT(*index <= end && end <= FILE_PAGES_MAX);
+	for (uint64_t tries = 0; tries < FILEMAP_GET_RETRIES_MAX; tries++) {
+		/* xas_find: one walk of the tree to the next entry. */
+		sim_cost(COST_XA_NS);
+		mm_yield(TRACE_XA_READ, mapping->id);
+		pgoff_t i = *index;
+		while (i < end && (!mapping->i_pages[i].folio ||
+				   mapping->i_pages[i].value))
+			i++;
+		*index = i;
+		if (i == end)
+			return NULL;
+		/* The entry found, looked up again with a reference as
+		 * filemap_get_folio does; gone by now means look further. */
+		struct folio *folio = filemap_get_folio(mapping, i);
+		if (folio)
+			return folio;
+		SIM_MARK("filemap_get_next_folio: entry went away");
+	}
+	SIM_ASSERT(!"a page cache walk retried more often than the step budget allows");
+	return NULL;
+}
+
 bool filemap_add_folio(struct address_space *mapping, struct folio *folio,
 		       pgoff_t index)
 {

@@ -339,6 +339,12 @@ bool maybe_unlock_mmap_for_io(struct vm_fault *vmf, bool dropped);
 /* The page cache.  filemap_get_folio returns the folio at index with a
  * reference (of the current task), or NULL. */
 struct folio *filemap_get_folio(struct address_space *mapping, pgoff_t index);
+/* The first folio at an index in [*index, end), with a reference; *index
+ * is set to that index (end when there is none, and NULL returned): the
+ * walk of find_get_entries / find_lock_entries, one step per entry found
+ * rather than per index looked at. */
+struct folio *filemap_get_next_folio(struct address_space *mapping,
+				     pgoff_t *index, pgoff_t end);
 /* Insert a new locked folio; false if the slot is taken (-EEXIST). */
 bool filemap_add_folio(struct address_space *mapping, struct folio *folio,
 		       pgoff_t index);

@@ -1388,10 +1388,10 @@ static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma,
 	SIM_ASSERT(address >= vma->vm_start && address < vma->vm_end);
 	sim_cost(COST_PT_WALK_NS);
 	pmd_t pmdval = pmdp_get(mm, vmf.pmd);
-	if (pmdval.kind == PMD_HUGE && (flags & FAULT_FLAG_SPECULATIVE)) {
-		SIM_MARK("__handle_mm_fault: speculative on a huge PMD");
-		return VM_FAULT_RETRY;
-	}
+	/* The series gave up on huge PMDs; only file THPs are mapped by one
+	 * here, and a speculative fault only runs on anonymous VMAs. */
+	if (flags & FAULT_FLAG_SPECULATIVE)
+		SIM_ASSERT(pmdval.kind != PMD_HUGE);
 	if (pmdval.kind == PMD_HUGE) {
 		if (!(flags & FAULT_FLAG_WRITE) || pmdval.write)
 			return 0;	/* huge_pmd_set_accessed */

@@ -293,7 +293,7 @@ int folio_referenced(struct folio *folio)
  * (anonymous; the slot gains a reference) or by nothing (file), moving
  * the PTE's dirty bit to the folio, and drop the mapping's rmap and
  * reference.  Stops the walk if the slot cannot be referenced, leaving
- * the folio mapped (the kernel restores the PTE and aborts).
+ * the folio mapped (the kernel restores the PTE and aborts; see below).
  */
 static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 			     uint64_t address, void *arg)
@@ -315,14 +315,14 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 		folio_mark_dirty(folio);
 	if (anon) {
 		/* Reclaim added it to the swap cache before unmapping, and
-		 * holds its lock: the entry cannot change. */
+		 * holds its lock: the entry cannot change, and its slot is in
+		 * use (SWAP_HAS_CACHE), so swap_duplicate cannot fail.  The
+		 * kernel's failure is -ENOMEM allocating a count
+		 * continuation, which the model does not have (swapfile.h);
+		 * it would restore the PTE and stop the walk. */
 		SIM_ASSERT(folio_test(folio, PG_swapcache));
-		if (swap_duplicate(folio->swap) < 0) {
-			SIM_MARK("try_to_unmap_one: swap_duplicate failed");
-			set_pte_at(pt, i, e);
-			pte_unmap_unlock(ptl);
-			return false;
-		}
+		int err = swap_duplicate(folio->swap);
+		SIM_ASSERT(err == 0);
 		/* Every anonymous page is exclusive (no fork): the swap PTE
 		 * would carry SWP_EXCLUSIVE, which do_swap_page relies on. */
 		set_pte_at(pt, i, (pte_t){ .kind = PTE_SWAP, .swp = folio->swap });

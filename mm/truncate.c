@@ -123,17 +123,16 @@ static void truncate_cleanup_folio(struct folio *folio)
 static struct folio *next_entry(struct address_space *mapping, pgoff_t start,
 				pgoff_t *index, pgoff_t end)
 {
+	struct folio *folio;
+
 	SIM_ASSERT(start <= *index);
 	SIM_ASSERT(end <= FILE_PAGES_MAX);
-	for (; *index < end; (*index)++) {
-		struct folio *folio = filemap_get_folio(mapping, *index);
-		if (!folio)
-			continue;
+	while ((folio = filemap_get_next_folio(mapping, index, end))) {
 		pgoff_t tail = folio->index + folio_nr_pages(folio);
 		if (folio->index < start || tail > end) {
 			/* A THP across the edge: left (see the top). */
 			SIM_MARK("truncate: THP across EOF left in the cache");
-			*index = tail - 1;
+			*index = tail;
 			folio_put(folio);
 			continue;
 		}
@@ -176,10 +175,11 @@ static void truncate_inode_folio(struct address_space *mapping,
 				 struct folio *folio)
 {
 	SIM_ASSERT(folio->lock_owner == sim_current());
-	if (folio_mapping_read(folio) != mapping) {
-		SIM_MARK("truncate pass 2: removed by someone else");
+	/* Removed while we waited for its lock: the kernel's check for
+	 * invalidators that do not take i_rwsem.  Reclaim cannot (our
+	 * reference fails its refcount freeze), so the model has none. */
+	if (folio_mapping_read(folio) != mapping)
 		return;
-	}
 	truncate_cleanup_folio(folio);
 	filemap_remove_folio(folio);
 	SIM_ASSERT(folio->mapping == NULL);

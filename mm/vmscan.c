@@ -207,11 +207,11 @@ static enum pageout_t pageout(struct folio *folio)
 		SIM_MARK("pageout: someone else holds a reference, keep");
 		return PAGE_KEEP;
 	}
-	struct address_space *mapping = folio_mapping(folio);
-	if (!mapping) {
-		SIM_MARK("pageout: truncated meanwhile");
+	/* Truncated meanwhile: truncate cleans a folio under its lock before
+	 * it takes it out of the cache, so only a PTE that outlived the
+	 * truncate (a broken knob's stale PTE, zapped dirty) gets here. */
+	if (!folio_mapping(folio))
 		return PAGE_KEEP;
-	}
 	/* folio_clear_dirty_for_io: the folio is unmapped, so there are no
 	 * PTEs to clean (folio_mkclean). */
 	mm_yield(TRACE_FOLIO_WRITE, folio->id);
@@ -349,10 +349,12 @@ retry:
 	}
 	if (folio_mapped(folio)) {
 		try_to_unmap(folio);
-		if (folio_mapped(folio)) {
-			SIM_MARK("shrink_folio: still mapped, keep");
+		/* The kernel keeps a folio it could not unmap (mlocked, or
+		 * a swap count it could not raise).  Here the walk finds
+		 * every PTE and nothing maps a folio that reclaim holds
+		 * locked, so this stays the kernel's defensive check. */
+		if (folio_mapped(folio))
 			goto keep_locked;
-		}
 	}
 	if (folio_test_dirty(folio)) {
 		/* Only kswapd writes file folios (stack depth, and single

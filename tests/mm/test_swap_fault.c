@@ -206,7 +206,9 @@ Test(swap_vma_lock, retry_all_always_falls_back)
 		struct engine *e = test_engine(2);
 		struct scenario *sc = swap_scenario("vma_then_mmap", "retry_all",
 						    devs[d], 1, false);
+		sim_marks_reset();
 		cr_assert_eq(mt_run(e, sc, NULL, STRATEGY_TIMED, 1), RUN_OK);
+		cr_assert_eq(sim_mark_hits("do_swap_page: retry_all under the VMA lock"), 1);
 		cr_assert_eq(vm_events(VMA_LOCK_RETRY), 1);
 		cr_assert_eq(vm_events(VMA_LOCK_SUCCESS), 0);
 		cr_assert_str_eq(mt_retry_why[0], "do_swap_page");
@@ -255,7 +257,9 @@ Test(swap_vma_lock, uncontended_v1_handles_uncontended_falls_back_contended)
 	/* Contended: no wait under the VMA lock; under mmap_lock the first
 	 * attempt drops it to wait, the second maps. */
 	mt_lock_waits_start();
+	sim_marks_reset();
 	cr_assert_eq(mt_run(e, sc, add_locker, STRATEGY_TIMED, 1), RUN_OK);
+	cr_assert_eq(sim_mark_hits("__folio_lock_or_retry: v1 gives up under the VMA lock"), 1);
 	cr_assert_eq(vm_events(VMA_LOCK_RETRY), 1);
 	cr_assert_eq(vm_events(VMA_LOCK_SUCCESS), 0);
 	cr_assert_str_eq(mt_retry_why[0], "__folio_lock_or_retry");

@@ -3,7 +3,8 @@
  * against it.  Checks that truncating a mapped file unmaps and removes
  * every folio past the new EOF, private COW copies included, and that a
  * fault past EOF afterwards gets SIGBUS; that pass 2 waits for a folio
- * pass 1 could not lock and for one under writeback; and that random
+ * pass 1 could not lock and for one under writeback; that a THP across
+ * the new EOF stays in the cache but unmapped past it; and that random
  * schedules of faults (read, COW write, fault-around) racing a truncate
  * never leave a PTE to a folio outside the page cache, past EOF, or an
  * anonymous copy past EOF.
@@ -143,8 +144,15 @@ Test(truncate, racing_faults_never_leave_a_pte_past_eof)
 		"    { \"fault\": { \"vma\": \"priv\", \"page\": 17 } } ] }");
 	uint32_t sigbus = 0;
 
-	for (uint64_t seed = 1; seed <= 400; seed++) {
-		enum run_outcome o = mt_run(e, sc, NULL, STRATEGY_RANDOM, seed);
+	/* Random schedules, then PCT ones (depth 3 over about the run's
+	 * length), which stall a fault between its i_size check and its
+	 * mapping while truncate runs: then pass 2 finds the folio mapped. */
+	sim_marks_reset();
+	for (uint64_t run = 1; run <= 800; run++) {
+		uint64_t seed = (run - 1) % 400 + 1;
+		enum run_outcome o = run <= 400
+					     ? mt_run(e, sc, NULL, STRATEGY_RANDOM, seed)
+					     : mt_run_pct(e, sc, NULL, seed, 3, 150);
 		cr_assert_eq(o, RUN_OK, "seed %llu: %s", (unsigned long long)seed,
 			     run_outcome_name(o));
 		cr_assert_eq(stale_after_truncate(), 0, "seed %llu",
@@ -158,6 +166,46 @@ Test(truncate, racing_faults_never_leave_a_pte_past_eof)
 		engine_end(e);
 	}
 	cr_assert_gt(sigbus, 0, "some faults came after the new i_size");
+	cr_assert_gt(sim_mark_hits("truncate_cleanup_folio: still mapped, unmap it"), 0,
+		     "some folio was mapped between the first unmap and its removal");
+	scenario_free(sc);
+	test_engine_done(e);
+}
+
+Test(truncate, a_thp_across_the_new_eof_stays_unmapped_past_it)
+{
+	struct engine *e = test_engine(1);
+	struct scenario *sc = mt_load(
+		"{ \"name\": \"thp_trunc\","
+		"  \"files\": [ { \"name\": \"f\", \"size\": \"1024 pages\", \"cached\": \"all\", \"thp\": true } ],"
+		"  \"vmas\": [ { \"name\": \"map\", \"start\": 0, \"pages\": 1024, \"kind\": \"file_shared\", \"file\": \"f\","
+		"               \"thp\": true, \"populated\": \"all\" } ],"
+		"  \"tasks\": [ { \"name\": \"T\", \"ops\": ["
+		"    { \"truncate\": { \"file\": \"f\", \"size\": \"100 pages\" } },"
+		"    { \"fault\": { \"vma\": \"map\", \"page\": 200 } } ] } ] }", NULL);
+
+	sim_marks_reset();
+	cr_assert_eq(mt_run(e, sc, NULL, STRATEGY_TIMED, 1), RUN_OK);
+	cr_assert_eq(sim_mark_hits("truncate: THP across EOF left in the cache"), 2,
+		     "seen by pass 1 and by pass 2, left by both: %llu",
+		     (unsigned long long)sim_mark_hits("truncate: THP across EOF left in the cache"));
+	/* The first THP straddles page 100: it stays, whole; the second is
+	 * gone. */
+	struct folio *thp = mt_cached(0, 0);
+	cr_assert(thp && thp->order == HPAGE_PMD_ORDER);
+	cr_assert_eq(mt_cached(0, 511), thp);
+	cr_assert_null(mt_cached(0, 512));
+	/* Its PMD mapping went with the unmap of pages 100 on (a partial
+	 * zap of a PMD-mapped THP removes the PMD; what stays inside EOF is
+	 * faulted in again); page 200 is past EOF. */
+	cr_assert_neq(mt_pmd(0)->kind, PMD_HUGE);
+	cr_assert_neq(mt_pmd(512)->kind, PMD_HUGE);
+	cr_assert(mt_record_of("T", 0)->result & VM_FAULT_SIGBUS);
+	for (uint64_t a = 100; a < 1024; a++)
+		cr_assert(!pte_present(mt_pte(a)), "page %llu", (unsigned long long)a);
+	cr_assert_eq(mt_check_refs().mismatched, 0, "%s", mt_check_refs().first);
+	cr_assert_eq(e->findings_count, 0);
+	engine_end(e);
 	scenario_free(sc);
 	test_engine_done(e);
 }

@@ -87,8 +87,10 @@ Test(vmscan, mapped_anon_on_disk_leaves_swap_pte_and_cached_folio_under_writebac
 	struct engine *e = test_engine(1);
 	struct scenario *sc = anon_scenario("{ \"kind\": \"disk\", \"preset\": \"nvme\" }");
 
+	sim_marks_reset();
 	cr_assert_eq(mt_run(e, sc, add_reclaimer, STRATEGY_TIMED, 1), RUN_OK);
 	/* Right after reclaim. */
+	cr_assert_eq(sim_mark_hits("shrink_folio: writeback started, keep"), 1);
 	cr_assert_eq(seen.reclaimed, 0, "kept while the write is in flight");
 	cr_assert_eq(seen.pte.kind, PTE_SWAP);
 	cr_assert(seen.swapcache, "the folio stays in the swap cache");
@@ -322,8 +324,14 @@ static uint32_t lost_runs(const char *order, uint32_t seeds)
 
 Test(vmscan, dirty_before_freeze_loses_a_write_freeze_then_dirty_never)
 {
+	sim_marks_reset();
 	uint32_t broken = lost_runs("dirty_before_freeze", 4000);
+	cr_assert_eq(sim_mark_hits("__remove_mapping: dirtied under us, unfreeze"), 0);
 	uint32_t kernel = lost_runs("freeze_then_dirty", 4000);
+	/* The kernel's order sees the write instead: the folio was dirtied
+	 * after it was frozen, so it is unfrozen and kept. */
+	cr_assert_gt(sim_mark_hits("__remove_mapping: dirtied under us, unfreeze"), 0);
+	cr_assert_gt(sim_mark_hits("__remove_mapping: freeing a folio whose write was never stored"), 0);
 
 	fprintf(stderr, "reclaim_order, 4000 random schedules each: dirty_before_freeze loses a write in %u, freeze_then_dirty in %u\n",
 		broken, kernel);
