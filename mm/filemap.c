@@ -362,18 +362,28 @@ struct address_space *folio_mapping(struct folio *folio)
 
 /* ------------------------------------------------------------ read I/O */
 
-/* The read of a folio completes: its contents are what the backing
- * store holds for its index (a THP's head page stands for it). */
-static void filemap_read_done(struct folio *folio)
-{
-	struct inode *host = folio->mapping->host;
+/* One read request's folios: a readahead batch, contiguous in the file
+ * (the bio of read_pages), or a single folio.  In the arena: it lives
+ * until the completion, and the arena until the end of the schedule. */
+struct read_batch {
+	uint32_t nr;
+	struct folio *folios[RA_PAGES];
+};
 
-	/* A folio locked for read stays in the page cache (removal needs
-	 * the lock), so it cannot have been freed. */
-	SIM_ASSERT(!folio->freed);
-	SIM_ASSERT(folio->lock_owner == NULL && folio_test_locked(folio));
-	folio->data = host->disk_data[folio->index];
-	folio_end_read(folio, true);
+/* The read completes: each folio's contents are what the backing store
+ * holds for its index (a THP's head page stands for it). */
+static void filemap_read_done(struct read_batch *rb)
+{
+	SIM_ASSERT(rb->nr >= 1 && rb->nr <= RA_PAGES);
+	for (uint32_t i = 0; i < rb->nr; i++) {
+		struct folio *folio = rb->folios[i];
+		/* A folio locked for read stays in the page cache (removal
+		 * needs the lock), so it cannot have been freed. */
+		SIM_ASSERT(!folio->freed && folio->mapping != NULL);
+		SIM_ASSERT(folio->lock_owner == NULL && folio_test_locked(folio));
+		folio->data = folio->mapping->host->disk_data[folio->index];
+		folio_end_read(folio, true);
+	}
 }
 
 static void read_end_io(void *arg)
@@ -389,26 +399,46 @@ static void read_end_bio(const struct blk_request *rq)
 }
 
 /*
- * Start the read of a locked folio: through the file's block device
- * (files[].device: its queue and latency distribution), or, without
- * one, as one I/O that completes after the file's fixed read_latency.
+ * Start one read of nr locked folios at consecutive indices of mapping:
+ * through the file's block device (files[].device: its queue and latency
+ * distribution), or, without one, as one I/O that completes after the
+ * file's fixed read_latency.  The I/O owns the folio locks from now on.
  */
-void filemap_read_folio_submit(struct folio *folio,
-			       struct address_space *mapping)
+void filemap_read_folios_submit(struct address_space *mapping,
+				struct folio *const *folios, uint32_t nr)
 {
-	SIM_ASSERT(folio->lock_owner == sim_current());
-	SIM_ASSERT(!folio_test(folio, PG_uptodate) && folio->mapping == mapping);
+	struct read_batch *rb = arena_new(sim_arena(), struct read_batch);
+	uint32_t pages = 0;
+
+	SIM_ASSERT(nr >= 1 && nr <= RA_PAGES);
+	SIM_ASSERT(mapping != NULL);
+	for (uint32_t i = 0; i < nr; i++) {
+		struct folio *folio = folios[i];
+		SIM_ASSERT(folio->lock_owner == sim_current());
+		SIM_ASSERT(!folio_test(folio, PG_uptodate) && folio->mapping == mapping);
+		SIM_ASSERT(folio->index == folios[0]->index + pages);
+		pages += folio_nr_pages(folio);
+		rb->folios[i] = folio;
+	}
+	rb->nr = nr;
 	sim_cost(COST_IO_SUBMIT_NS);
-	mm_yield(TRACE_READ_SUBMIT, folio->id);
-	folio_lock_to_io(folio);
+	mm_yield(TRACE_READ_SUBMIT, folios[0]->id);
+	for (uint32_t i = 0; i < nr; i++)
+		folio_lock_to_io(folios[i]);
 	if (mapping->bdev) {
-		blk_submit(mapping->bdev, REQ_OP_READ, folio->index,
-			   folio_nr_pages(folio), read_end_bio, folio);
+		blk_submit(mapping->bdev, REQ_OP_READ, folios[0]->index, pages,
+			   read_end_bio, rb);
 		return;
 	}
 	count_vm_event(IO_SUBMITTED);
 	sim_event_add(sim_now() + mapping->host->read_latency_ns, TRACE_READ_DONE,
-		      folio->id, read_end_io, folio);
+		      folios[0]->id, read_end_io, rb);
+}
+
+void filemap_read_folio_submit(struct folio *folio,
+			       struct address_space *mapping)
+{
+	filemap_read_folios_submit(mapping, &folio, 1);
 }
 
 /* Writeback completes: the backing store holds the folio's contents. */

@@ -366,6 +366,10 @@ struct address_space *folio_mapping(struct folio *folio);
  * the file's fixed read_latency without one. */
 void filemap_read_folio_submit(struct folio *folio,
 			       struct address_space *mapping);
+/* The same for nr (at most RA_PAGES) locked folios at consecutive
+ * indices, read by one request: readahead's read_pages. */
+void filemap_read_folios_submit(struct address_space *mapping,
+				struct folio *const *folios, uint32_t nr);
 /* Read a locked folio and wait for it; 0, or -EIO. */
 int filemap_read_folio(struct folio *folio, struct address_space *mapping);
 

@@ -11,12 +11,31 @@
  * invalidate_lock held shared, so that truncate (which holds it for
  * write) never sees new folios appear in the range it empties.
  *
+ * New folios at consecutive indices go to the device as one request, as
+ * read_pages submits a window's folios in one bio (a disk serves it in
+ * one service time, not one per page); a folio already cached ends the
+ * request, and the next new one starts another.
+ *
  * Simplified: no ramp-up of window sizes (every window is RA_PAGES), no
- * mmap_miss heuristics, small folios only, one I/O per folio (the kernel
- * merges a window into a few bios that complete together; per-folio I/O
- * completes at the same virtual time, so waiters see the same latency).
+ * mmap_miss heuristics, small folios only.
  */
 #include "mm/internal.h"
+
+/* read_pages: submit the batch (n folios at consecutive indices, locked,
+ * in the page cache) as one read; then readahead_folio drops the
+ * reader's references, the page cache's keeping the folios. */
+static void read_pages(struct address_space *mapping, struct folio **batch,
+		       uint32_t *n)
+{
+	SIM_ASSERT(*n <= RA_PAGES);
+	SIM_ASSERT(mapping != NULL);
+	if (!*n)
+		return;
+	filemap_read_folios_submit(mapping, batch, *n);
+	for (uint32_t i = 0; i < *n; i++)
+		folio_put(batch[i]);
+	*n = 0;
+}
 
 /* Read [start, start + size) of file, clamped to EOF, skipping folios
  * already cached; the folio at start + size - async_size gets
@@ -29,6 +48,8 @@ static void ra_submit(struct file *file, pgoff_t start, uint32_t size,
 	pgoff_t end_index = (isize + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
 	pgoff_t end = start + size;
 	pgoff_t mark = start + size - async_size;
+	struct folio *batch[RA_PAGES];
+	uint32_t n = 0;
 
 	SIM_ASSERT(async_size <= size && size <= RA_PAGES);
 	file->f_ra = (struct file_ra_state){ .start = start, .size = size,
@@ -41,8 +62,10 @@ static void ra_submit(struct file *file, pgoff_t start, uint32_t size,
 	for (pgoff_t i = start; i < end; i++) {
 		struct folio *folio = filemap_get_folio(mapping, i);
 		if (folio) {
-			/* Already cached: nothing to read for this index. */
+			/* Already cached: nothing to read for this index,
+			 * and the batch so far is contiguous no more. */
 			folio_put(folio);
+			read_pages(mapping, batch, &n);
 			continue;
 		}
 		folio = folio_alloc(0);
@@ -54,13 +77,12 @@ static void ra_submit(struct file *file, pgoff_t start, uint32_t size,
 		if (!filemap_add_folio(mapping, folio, i)) {
 			folio_unlock(folio);
 			folio_put(folio);
+			read_pages(mapping, batch, &n);
 			continue;
 		}
-		filemap_read_folio_submit(folio, mapping);
-		/* readahead_folio: the reader's reference goes; the page
-		 * cache's keeps the folio. */
-		folio_put(folio);
+		batch[n++] = folio;
 	}
+	read_pages(mapping, batch, &n);
 	filemap_invalidate_unlock_shared(mapping);
 }
 

@@ -5,13 +5,16 @@
  * keeps the request's folios locked while it faults in the next source
  * page, and the fault waits on a folio its own task holds (KERNEL.md 11,
  * pattern 5); generic_perform_write, one folio at a time with the source
- * faulted in first, completes.
+ * faulted in first, completes.  Fault-around is off in this scenario:
+ * the source pages must fault one by one (with it, the first fault's
+ * readahead and fault-around would map the whole source before the
+ * write locks anything, and nothing faults again).
  */
 #include "tests/mm/mm_test.h"
 
 static const char *const write_json =
 	"{ \"name\": \"self_write\", \"machine\": { \"cpus\": 1 },"
-	"  \"kernel\": { \"write_path\": \"%s\" },"
+	"  \"kernel\": { \"write_path\": \"%s\", \"fault_around_bytes\": 4096 },"
 	"  \"files\": [ { \"name\": \"f\", \"size\": \"16 pages\", \"fuse\": true, \"read_latency\": \"50us\" } ],"
 	"  \"vmas\": [ { \"name\": \"src\", \"start\": 0, \"pages\": 16, \"kind\": \"file_shared\", \"file\": \"f\" } ],"
 	"  \"tasks\": [ { \"name\": \"W\", \"ops\": ["
