@@ -388,6 +388,8 @@ static void filemap_read_done(struct read_batch *rb)
 
 static void read_end_io(void *arg)
 {
+	SIM_ASSERT(arg != NULL);
+	SIM_ASSERT(sim_current() == NULL);
 	count_vm_event(IO_COMPLETED);
 	filemap_read_done(arg);
 }
@@ -395,6 +397,7 @@ static void read_end_io(void *arg)
 static void read_end_bio(const struct blk_request *rq)
 {
 	SIM_ASSERT(rq->op == REQ_OP_READ);
+	SIM_ASSERT(rq->private != NULL);
 	filemap_read_done(rq->private);
 }
 
@@ -438,6 +441,8 @@ void filemap_read_folios_submit(struct address_space *mapping,
 void filemap_read_folio_submit(struct folio *folio,
 			       struct address_space *mapping)
 {
+	SIM_ASSERT(folio != NULL);
+	SIM_ASSERT(folio_nr_pages(folio) <= FILE_PAGES_MAX);
 	filemap_read_folios_submit(mapping, &folio, 1);
 }
 
@@ -454,6 +459,8 @@ static void filemap_write_done(struct folio *folio)
 
 static void write_end_io(void *arg)
 {
+	SIM_ASSERT(arg != NULL);
+	SIM_ASSERT(sim_current() == NULL);
 	count_vm_event(IO_COMPLETED);
 	filemap_write_done(arg);
 }
@@ -461,6 +468,7 @@ static void write_end_io(void *arg)
 static void write_end_bio(const struct blk_request *rq)
 {
 	SIM_ASSERT(rq->op == REQ_OP_WRITE);
+	SIM_ASSERT(rq->private != NULL);
 	filemap_write_done(rq->private);
 }
 

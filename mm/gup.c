@@ -107,6 +107,7 @@ static bool mmu_write(uint64_t uaddr)
 	struct mm_struct *mm = mm_world->mm;
 
 	SIM_ASSERT(uaddr < MM_PAGES_MAX);
+	SIM_ASSERT(current_mm_state()->pagefault_disabled == 0);
 	sim_cost(COST_PT_WALK_NS);
 	pmd_t v = pmdp_get(mm, pmd_of(mm, uaddr));
 	if (v.kind == PMD_HUGE) {

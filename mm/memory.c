@@ -204,6 +204,9 @@ vm_fault_t vmf_anon_prepare(struct vm_fault *vmf)
 	struct mm_struct *mm = vma->vm_mm;
 	vm_fault_t ret = 0;
 
+	SIM_ASSERT(vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED));
+	SIM_ASSERT(!(vmf->flags & FAULT_FLAG_VMA_LOCK) ||
+		   !(vmf->flags & FAULT_FLAG_SPECULATIVE));
 	mm_yield(TRACE_VMA_READ, vma->id);
 	if (vma->anon_vma)
 		return 0;
@@ -267,6 +270,8 @@ static bool pte_map_lock(struct vm_fault *vmf)
 	struct mm_struct *mm = vmf->vma->vm_mm;
 	bool validate = kernel_knobs()->speculative != SPECULATIVE_UNVALIDATED;
 
+	SIM_ASSERT(vmf->address >= vmf->vma->vm_start &&
+		   vmf->address < vmf->vma->vm_end);
 	vmf->pte_index = pte_index(vmf->address);
 	if (!(vmf->flags & FAULT_FLAG_SPECULATIVE)) {
 		vmf->pt = pte_offset_map_lock(mm, vmf->pmd, &vmf->ptl);
@@ -1287,6 +1292,9 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	bool spf = vmf->flags & FAULT_FLAG_SPECULATIVE;
 	pmd_t pmdval = pmdp_get(mm, vmf->pmd);
 
+	SIM_ASSERT(vmf->pmd == pmd_of(mm, vmf->address));
+	if (spf)
+		SIM_ASSERT(vma_is_anonymous(vmf->vma));
 	vmf->pt = NULL;
 	vmf->pte_index = pte_index(vmf->address);
 	vmf->orig_pmd = pmdval;
@@ -1463,6 +1471,9 @@ vm_fault_t do_handle_mm_fault(struct vm_area_struct *vma, uint64_t address,
 static bool should_zap_folio(const struct zap_details *details,
 			     const struct folio *folio)
 {
+	SIM_ASSERT(!folio || !folio->freed);
+	if (details)
+		SIM_ASSERT(!details->single_folio || !details->even_cows);
 	if (!details)
 		return true;
 	if (details->single_folio)
@@ -1582,6 +1593,8 @@ static bool pmd_range_in_use(const struct mm_struct *mm, uint64_t pmd_start)
  * that is about to be freed, or PTRS_PER_PTE when it is empty. */
 static uint32_t pte_table_first_entry(const struct pte_table *pt)
 {
+	SIM_ASSERT(pt != NULL);
+	SIM_ASSERT(lock_held_by_current(&pt->ptl.c) != NULL);
 	for (uint32_t i = 0; i < PTRS_PER_PTE; i++)
 		if (pt->ptes[i].kind != PTE_NONE)
 			return i;

@@ -211,6 +211,7 @@ int migrate_folio_at(uint64_t uaddr)
 	int err = -EAGAIN;
 
 	SIM_ASSERT(uaddr < MM_PAGES_MAX);
+	SIM_ASSERT(current_mm_state()->folio_refs_count < TASK_FOLIO_REFS_MAX);
 	sim_cost(COST_SYSCALL_NS);
 	mm_yield(TRACE_SYSCALL, mm->id);
 	struct folio *src = folio_at(mm, uaddr);

@@ -105,6 +105,7 @@ void unlink_anon_vmas(struct vm_area_struct *vma)
 {
 	struct anon_vma *av = vma->anon_vma;
 
+	SIM_ASSERT(vma->detached);
 	if (!av)
 		return;
 	down_write(&av->rwsem);
@@ -267,8 +268,10 @@ static bool referenced_one(struct folio *folio, struct vm_area_struct *vma,
 	pte_t e;
 	struct pte_table *pt = page_vma_mapped(folio, vma, address, &ptl, &e);
 
+	SIM_ASSERT(referenced != NULL && *referenced >= 0);
 	if (!pt)
 		return true;
+	SIM_ASSERT(e.folio == folio);
 	sim_cost(COST_SET_PTE_NS);
 	if (ptep_test_and_clear_young(pt, pte_index(address)))
 		(*referenced)++;
@@ -351,6 +354,7 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 	struct pte_table *pt = page_vma_mapped(folio, vma, address, &ptl, &e);
 
 	(void)arg;
+	SIM_ASSERT(folio->lock_owner == sim_current());
 	if (!pt)
 		return true;
 	sim_cost(COST_SET_PTE_NS);
@@ -384,6 +388,8 @@ static bool remove_migration_one(struct folio *src, struct vm_area_struct *vma,
 	pte_t e;
 	struct pte_table *pt = migration_entry_at(src, vma, address, &ptl, &e);
 
+	SIM_ASSERT(dst != NULL && !dst->freed);
+	SIM_ASSERT(src->lock_owner == sim_current());
 	if (!pt)
 		return true;
 	folio_get(dst);

@@ -359,6 +359,8 @@ static bool check_populated(struct jread *r, const struct scenario *s,
 static uint64_t ranges_overlap(const struct scenario_range *a, uint32_t na,
 			       const struct scenario_range *b, uint32_t nb)
 {
+	SIM_ASSERT(na <= SCENARIO_RANGES_MAX);
+	SIM_ASSERT(nb <= SCENARIO_RANGES_MAX);
 	for (uint32_t i = 0; i < na; i++)
 		for (uint64_t p = a[i].first; p < a[i].end; p++)
 			if (in_ranges(b, nb, p))
@@ -370,9 +372,11 @@ static uint64_t ranges_pages(const struct scenario_range *a, uint32_t n)
 {
 	uint64_t pages = 0;
 
+	SIM_ASSERT(n <= SCENARIO_RANGES_MAX);
 	for (uint32_t i = 0; i < n; i++)
 		for (uint64_t p = a[i].first; p < a[i].end; p++)
 			pages += !in_ranges(a, i, p);	/* ranges may overlap */
+	SIM_ASSERT(pages <= MM_PAGES_MAX);
 	return pages;
 }
 
@@ -388,6 +392,8 @@ static bool check_page_states(struct jread *r, const struct scenario *s,
 			      v->device_private_count };
 	uint64_t p;
 
+	SIM_ASSERT(v->swapcache_count <= SCENARIO_RANGES_MAX);
+	SIM_ASSERT(v->kind == VMA_KIND_ANON || v->file >= 0);
 	for (int i = 0; i < 3; i++) {
 		if (!counts[i])
 			continue;
@@ -663,6 +669,8 @@ static bool read_one_range(struct jread *r, const cJSON *obj, const char *key,
 	const cJSON *a = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 0) : NULL;
 	const cJSON *b = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, 1) : NULL;
 
+	SIM_ASSERT(limit > 0);
+	SIM_ASSERT(first != NULL && end != NULL);
 	*first = 0;
 	*end = limit;
 	if (!v)
@@ -705,6 +713,8 @@ static bool read_reclaim_op(struct jread *r, const cJSON *b, struct scenario *s,
 	int target = RECLAIM_TARGET_ALL, mode = 0, vma = -1;
 	uint64_t first, end;
 
+	SIM_ASSERT(b != NULL);
+	SIM_ASSERT(RECLAIM_TARGETS_COUNT == 3);
 	op->kind = OP_RECLAIM;
 	op->u.reclaim.nr_to_scan = 32;	/* SWAP_CLUSTER_MAX */
 	op->u.reclaim.file = -1;
@@ -772,6 +782,8 @@ static bool read_access_op(struct jread *r, const cJSON *b, struct scenario *s,
 	int vma;
 	uint64_t page;
 
+	SIM_ASSERT(kind == OP_STORE || kind == OP_GUP_WRITE || kind == OP_MIGRATE);
+	SIM_ASSERT(b != NULL);
 	op->kind = kind;
 	if (!jread_object(r, b, kind == OP_GUP_WRITE ? gup_keys : keys) ||
 	    !read_vma_ref(r, b, "vma", s, &vma) ||

@@ -281,6 +281,8 @@ void free_swap_and_cache(swp_entry_t entry)
 	uint32_t offset = swp_offset(entry);
 
 	SIM_ASSERT(sim_current() != NULL);
+	/* zap holds the PTE lock of the entry it clears. */
+	SIM_ASSERT(sim_current()->preempt_count > 0);
 	spin_lock(&si->lock);
 	if ((si->swap_map[offset] & ~SWAP_HAS_CACHE) == 0) {
 		sim_report("refcount_underflow",

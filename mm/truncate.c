@@ -151,6 +151,8 @@ static uint32_t find_lock_entries(struct address_space *mapping, pgoff_t start,
 	uint32_t n = 0;
 	struct folio *folio;
 
+	SIM_ASSERT(start <= *index && *index <= end);
+	lockdep_assert_held_write(&mapping->invalidate_lock.c);
 	while (n < FOLIO_BATCH_SIZE &&
 	       (folio = next_entry(mapping, start, index, end))) {
 		if (!folio_trylock(folio)) {
@@ -251,6 +253,7 @@ static void truncate_pagecache(struct inode *inode, pgoff_t start)
 	struct address_space *mapping = &inode->i_data;
 
 	SIM_ASSERT(start <= FILE_PAGES_MAX);
+	SIM_ASSERT(start >= i_size_pages(inode));	/* invariant 2 */
 	lockdep_assert_held_write(&inode->i_rwsem.c);
 	if (start == FILE_PAGES_MAX)
 		return;

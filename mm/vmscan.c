@@ -82,6 +82,8 @@ static bool folio_matches(const struct folio *f, const struct scan_control *sc,
 {
 	bool anon = folio_test(f, PG_anon);
 
+	SIM_ASSERT(sc->target < RECLAIM_TARGETS_COUNT);
+	SIM_ASSERT(!sc->filtered || sc->file < (int32_t)FILES_MAX);
 	if (f->freed || !folio_test(f, PG_lru) || f->lru_seq > lru_limit)
 		return false;
 	/* THPs and device memory are not reclaimed (see the top). */
@@ -188,6 +190,7 @@ static enum folio_references folio_check_references(struct folio *folio)
 static bool is_page_cache_freeable(struct folio *folio)
 {
 	SIM_ASSERT(folio->order == 0);
+	SIM_ASSERT(folio->lock_owner == sim_current());
 	sim_cost(COST_FOLIO_FLAG_NS);
 	mm_yield(TRACE_FOLIO_READ, folio->id);
 	return folio->refcount == 1 + (int32_t)folio_nr_pages(folio);
@@ -237,6 +240,7 @@ static void check_lost_write(struct folio *folio)
 	char detail[256];
 
 	SIM_ASSERT(folio->refcount == 0);
+	SIM_ASSERT(folio_test(folio, PG_swapcache) || folio->mapping != NULL);
 	if (folio_test(folio, PG_swapcache))
 		stored = swp_swap_info(folio->swap)->slot_data[swp_offset(folio->swap)];
 	else

@@ -344,6 +344,8 @@ static void device_private_build(struct vm_area_struct *vma, uint64_t addr)
 static bool in_scenario_ranges(const struct scenario_range *rg, uint32_t n,
 			       uint64_t p)
 {
+	SIM_ASSERT(n <= SCENARIO_RANGES_MAX);
+	SIM_ASSERT(n == 0 || rg != NULL);
 	for (uint32_t i = 0; i < n; i++)
 		if (p >= rg[i].first && p < rg[i].end)
 			return true;
