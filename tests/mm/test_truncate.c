@@ -86,11 +86,12 @@ Test(truncate, unmaps_and_removes_everything_past_eof)
 	test_engine_done(e);
 }
 
-/* A task that holds page 30's folio locked across the truncate. */
+/* A task that holds page 50's folio locked across the truncate: pass 2
+ * meets page 40 (under writeback) first, then waits for 50. */
 static void locker_fn(void *arg)
 {
 	(void)arg;
-	struct folio *f = mt_cached(0, 30);
+	struct folio *f = mt_cached(0, 50);
 	folio_get(f);
 	folio_lock(f);
 	sim_sleep(200000);
@@ -118,7 +119,7 @@ Test(truncate, pass_two_waits_for_a_locked_folio_and_for_writeback)
 	cr_assert_eq(sim_mark_hits("truncate pass 1: locked, left for pass 2"), 1);
 	cr_assert_eq(sim_mark_hits("truncate pass 1: writeback or moved, left for pass 2"), 1);
 	cr_assert_eq(sim_mark_hits("truncate pass 2: a folio pass 1 left"), 2);
-	cr_assert_null(mt_cached(0, 30));
+	cr_assert_null(mt_cached(0, 50));
 	cr_assert_null(mt_cached(0, 40));
 	/* The truncate ended after the locker let go. */
 	cr_assert_geq(e->virtual_ns, 200000);
