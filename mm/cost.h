@@ -1,8 +1,9 @@
 /*
- * cost.h: the modeled CPU time of what the fault paths do, in one place,
- * each with where its number comes from.  Not device latency (I/O
- * completes as an event after the file's read_latency) and not lock
- * operations (COST_LOCK_NS / COST_UNLOCK_NS in locks.h).
+ * cost.h: the modeled CPU time of what the fault, reclaim and migration
+ * paths do, in one place, each with where its number comes from.  Not
+ * device latency (the device models' distributions, blkdev.c and zram.c,
+ * or a file's fixed read_latency) and not lock operations (COST_LOCK_NS /
+ * COST_UNLOCK_NS in locks.h).
  *
  * Calibration: a minor anonymous write fault (exception entry, VMA lookup
  * and lock, page allocation, zeroing, PTE lock, rmap and LRU, set_pte,
