@@ -200,6 +200,12 @@ void folio_start_writeback(struct folio *folio)
 void folio_end_writeback(struct folio *folio)
 {
 	SIM_ASSERT(folio_test(folio, PG_writeback));
+	SIM_ASSERT(!folio->freed);
+	/* Reclaim marked it to be freed as soon as it is written: the kernel
+	 * rotates it to the LRU's reclaim end (folio_rotate_reclaimable).
+	 * The mark goes; the rotation is not modeled, since a scenario's
+	 * reclaim picks its folios by its own filter. */
+	folio_clear(folio, PG_reclaim);
 	folio_clear(folio, PG_writeback);
 	struct task *t = waitq_first(&folio->lock.wq);
 	while (t) {

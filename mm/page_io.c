@@ -2,6 +2,7 @@
  * page_io.c: swap reads and writes through the swap device (see
  * page_io.h).  Not the block device queue (blkdev.c).
  */
+#include "mm/cost.h"
 #include "mm/page_io.h"
 #include "mm/pagemap.h"
 #include "mm/swapfile.h"
@@ -45,6 +46,10 @@ void swap_read_folio(struct folio *folio)
 	if (!folio_test(folio, PG_swapcache))
 		SIM_ASSERT(synchronous);
 	count_vm_event(PSWPIN);
+	/* Building and submitting the bio; zram's per-page cost (zram.c)
+	 * is the whole of a synchronous swap-in. */
+	if (!synchronous)
+		sim_cost(COST_IO_SUBMIT_NS);
 	folio_lock_to_io(folio);
 	blk_submit(si->bdev, REQ_OP_READ, swp_offset(folio->swap),
 		   folio_nr_pages(folio), end_swap_bio_read, folio);
@@ -60,6 +65,8 @@ void swap_writepage(struct folio *folio)
 	SIM_ASSERT(folio_test(folio, PG_swapcache));
 	SIM_ASSERT(!folio_test(folio, PG_writeback));
 	count_vm_event(PSWPOUT);
+	if (!(si->flags & SWP_SYNCHRONOUS_IO))
+		sim_cost(COST_IO_SUBMIT_NS);
 	folio_start_writeback(folio);
 	folio_unlock(folio);
 	blk_submit(si->bdev, REQ_OP_WRITE, swp_offset(entry),

@@ -49,6 +49,7 @@ void add_to_swap_cache(struct folio *folio, swp_entry_t entry)
 	folio_ref_add(folio, nr);
 	folio_set(folio, PG_swapcache);
 	folio->swap = entry;
+	sim_cost(COST_XA_NS);
 	spin_lock(&space->i_pages_lock);
 	SIM_ASSERT(space->i_pages[offset].folio == NULL);
 	space->i_pages[offset].folio = folio;
@@ -83,6 +84,7 @@ void delete_from_swap_cache(struct folio *folio)
 	int nr = (int)folio_nr_pages(folio);
 
 	SIM_ASSERT(folio_test(folio, PG_swapcache));
+	sim_cost(COST_XA_NS);
 	spin_lock(&space->i_pages_lock);
 	__delete_from_swap_cache(folio, entry);
 	spin_unlock(&space->i_pages_lock);
@@ -115,6 +117,7 @@ struct folio *swap_cache_get_folio(swp_entry_t entry)
 	for (uint64_t tries = 0;; tries++) {
 		SIM_ASSERT(tries < SWAP_RACE_RETRIES_MAX);
 		rcu_read_lock();
+		sim_cost(COST_XA_NS);
 		struct folio *folio = space->i_pages[offset].folio;
 		/* Between the load and the reference, the folio may leave
 		 * the cache and be freed. */
