@@ -109,6 +109,19 @@
  * truncated. */
 #define DFS_DEPTH_MAX 65536u
 
+/* Distinct findings (kind and signature) one campaign keeps for its summary
+ * (analysis/runner.c).  Each is one bug, however many schedules hit it; a
+ * campaign that finds more than 256 distinct ones is reporting one mistake
+ * many ways, and the first ones name it.  The rest are counted, and every
+ * finding of every run is in the database regardless. */
+#define RUNNER_GROUPS_MAX 256u
+
+/* Schedules one campaign may be asked for: the loader's ceiling for
+ * explore.schedules, and the command line's.  At a few microseconds per
+ * schedule of a small scenario, 10^8 is hours; beyond that a campaign should
+ * be split so its results are seen. */
+#define RUNNER_SCHEDULES_MAX 100000000ull
+
 static_assert(CHOICES_MAX == TASKS_MAX + EVENTS_MAX, "every task and event can be a choice");
 static_assert(STEPS_DEFAULT <= STEPS_LIMIT, "default budget within the ceiling");
 static_assert(TASKS_MAX <= 65535, "task ids fit the 16-bit trace field");
@@ -117,6 +130,8 @@ static_assert(TASK_STACK_BYTES % 4096 == 0, "stacks are whole pages");
 static_assert(STORE_BATCH_RUNS >= 1, "a batch holds at least one run");
 static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
 	      "a batch holds a long run's decision log");
+static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
+	      "one run's findings fit a campaign's summary");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
 
