@@ -144,8 +144,7 @@ static bool read_variants(struct jread *r, const cJSON *doc,
 
 	if (base_expect) {
 		size_t at = jread_push_key(r, "expect");
-		struct scenario_variant base = { .name = "" };
-		bool ok = read_expect(r, base_expect, &base);
+		bool ok = read_expect(r, base_expect, &s->base);
 		jread_pop(r, at);
 		if (!ok)
 			return false;
