@@ -1,0 +1,446 @@
+/*
+ * cmd_regress.c: `simrun regress`: replay every recorded run that has a
+ * finding (or an outcome other than ok), against the recorded scenario or
+ * a changed one, and report per finding signature whether it is the same,
+ * fixed, changed, or whether the schedule no longer applies (diverged).
+ * Not replay's single-run report (cmd_replay.c).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_int.h"
+
+static const struct opt_spec regress_specs[] = {
+	{ "--db", "PATH" },
+	{ "--scenario", "FILE" },
+	{ "--variant", "NAME" },
+	{ "--campaign", "ID" },
+	{ "--expect-fixed", NULL },
+	{ "--json", NULL },
+	{ "--help", NULL },
+	{ NULL, NULL },
+};
+
+static void regress_usage(FILE *f)
+{
+	fputs("usage: simrun regress [--db PATH] [--scenario FILE] [--variant NAME]\n"
+	      "                      [--campaign ID] [--expect-fixed] [--json]\n"
+	      "\n"
+	      "Replays every recorded run that has a finding (or an outcome other than ok)\n"
+	      "and says, for each one, whether it is\n"
+	      "  same      the same findings again (and, against the recorded scenario\n"
+	      "            text, the same trace hash: a model change that alters a recorded\n"
+	      "            run shows at once)\n"
+	      "  fixed     the run now ends ok with no finding\n"
+	      "  changed   other findings, or the same ones by another trace\n"
+	      "  diverged  the recorded schedule cannot be followed any more\n"
+	      "and sums these up per finding signature (kind and signature).\n"
+	      "\n"
+	      "  --db PATH        the database (default simrun.db); it must exist\n"
+	      "  --scenario FILE  replay against FILE instead of the recorded scenario text\n"
+	      "  --variant NAME   replay against variant NAME instead of each run's own\n"
+	      "                   (use \"\" for the base scenario)\n"
+	      "  --campaign ID    only the runs of campaign ID\n"
+	      "  --expect-fixed   succeed only when every run is fixed (after a fix)\n"
+	      "  --json           print one JSON object on stdout\n"
+	      "\n"
+	      "Exit status: 0 when every run is `same` (with --expect-fixed: every run is\n"
+	      "`fixed`), or when there is nothing to replay; 1 otherwise; 2 usage or input\n"
+	      "error (no such database or campaign, a FILE that does not load, a variant\n"
+	      "FILE lacks); 3 internal error.\n",
+	      f);
+}
+
+enum verdict { V_SAME, V_FIXED, V_CHANGED, V_DIVERGED, V_COUNT };
+static const char *const verdict_names[V_COUNT] = { "same", "fixed",
+						     "changed", "diverged" };
+
+struct sig_row {
+	struct runner_group g;		/* kind, signature, summary */
+	int64_t first_run_id;
+	uint64_t counts[V_COUNT];
+};
+
+struct regress {
+	/* Runs to replay, collected before any is replayed (the store's
+	 * iteration may not nest other reads with writes). */
+	struct store_run_ref *refs;
+	size_t refs_count, refs_cap;
+	bool oom;
+
+	struct sig_row *rows;
+	size_t rows_count, rows_cap;
+	uint64_t counts[V_COUNT];
+};
+
+static bool collect(void *ctx, const struct store_run_ref *ref)
+{
+	struct regress *r = ctx;
+
+	if (r->refs_count == r->refs_cap) {
+		size_t cap = r->refs_cap ? r->refs_cap * 2 : 64;
+		struct store_run_ref *n = realloc(r->refs, cap * sizeof(*n));
+		if (!n) {
+			r->oom = true;
+			return false;
+		}
+		r->refs = n;
+		r->refs_cap = cap;
+	}
+	r->refs[r->refs_count++] = *ref;
+	return true;
+}
+
+static struct sig_row *row_for(struct regress *r, const struct runner_group *g,
+			       int64_t run_id)
+{
+	for (size_t i = 0; i < r->rows_count; i++)
+		if (r->rows[i].g.signature == g->signature &&
+		    strcmp(r->rows[i].g.kind, g->kind) == 0)
+			return &r->rows[i];
+	if (r->rows_count == r->rows_cap) {
+		size_t cap = r->rows_cap ? r->rows_cap * 2 : 16;
+		struct sig_row *n = realloc(r->rows, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		r->rows = n;
+		r->rows_cap = cap;
+	}
+	struct sig_row *row = &r->rows[r->rows_count++];
+	memset(row, 0, sizeof(*row));
+	row->g = *g;
+	row->first_run_id = run_id;
+	return row;
+}
+
+static const char *row_verdict(const struct sig_row *row, char *buf,
+			       size_t len)
+{
+	int only = -1;
+
+	for (int v = 0; v < V_COUNT; v++) {
+		if (!row->counts[v])
+			continue;
+		if (only >= 0) {
+			snprintf(buf, len, "mixed");
+			return buf;
+		}
+		only = v;
+	}
+	SIM_ASSERT(only >= 0);
+	return verdict_names[only];
+}
+
+/* Load the scenario a run is replayed against. */
+static struct scenario *scenario_for(const struct store_run_info *info,
+				     const char *file, const char *file_text,
+				     size_t file_len, const char *variant,
+				     char *err, size_t err_len)
+{
+	char origin[128];
+
+	if (file)
+		return scenario_load_text(file_text, file_len, file, variant,
+					  err, err_len);
+	snprintf(origin, sizeof(origin), "run %" PRId64 " (scenario as recorded)",
+		 info->run_id);
+	return scenario_load_text(info->scenario_json, info->scenario_json_len,
+				  origin, variant, err, err_len);
+}
+
+static bool read_file(const char *path, char **text, size_t *len)
+{
+	char err[CLI_ERR_MAX];
+	/* The loader reads the file with its own limits and messages; its
+	 * copy of the text is what the replays use. */
+	struct scenario *sc = scenario_load_file(path, NULL, err, sizeof(err));
+
+	if (!sc) {
+		cli_error("regress", "%s", err);
+		return false;
+	}
+	*text = sc->json_text;
+	*len = sc->json_len;
+	sc->json_text = NULL;
+	scenario_free(sc);
+	return true;
+}
+
+static void print_now(const struct runner_replay_result *rr)
+{
+	if (!rr->problems_count)
+		printf("      now: none\n");
+	for (uint32_t i = 0; i < rr->problems_count; i++)
+		printf("      now: %s %016" PRIx64 ": %s\n", rr->problems[i].kind,
+		       rr->problems[i].signature, rr->problems[i].summary);
+}
+
+int cmd_regress(int argc, char **argv)
+{
+	struct opt_values v;
+	struct regress r;
+	struct store *st = NULL;
+	struct runner_replay_result *rr = NULL;
+	struct runner_group rec[FINDINGS_PER_RUN_MAX + 1];
+	char *file_text = NULL;
+	size_t file_len = 0;
+	uint64_t campaign = 0;
+	cJSON *json_runs = NULL;
+	int code = EXIT_USAGE;
+
+	memset(&r, 0, sizeof(r));
+	if (!opt_parse("regress", regress_specs, argc, argv, 1, &v))
+		return EXIT_USAGE;
+	if (opt_has(regress_specs, &v, "--help")) {
+		regress_usage(stdout);
+		return EXIT_CLEAN;
+	}
+	if (v.positional_count) {
+		cli_error("regress", "unexpected argument %s (a changed scenario is given with --scenario FILE)",
+			  v.positional[0]);
+		return EXIT_USAGE;
+	}
+	const char *db = opt_get(regress_specs, &v, "--db");
+	const char *file = opt_get(regress_specs, &v, "--scenario");
+	const char *variant = opt_get(regress_specs, &v, "--variant");
+	const char *cid = opt_get(regress_specs, &v, "--campaign");
+	bool expect_fixed = opt_has(regress_specs, &v, "--expect-fixed");
+	bool json = opt_has(regress_specs, &v, "--json");
+	if (!db)
+		db = CLI_DEFAULT_DB;
+	if (cid && (!cli_parse_u64(cid, &campaign) || campaign < 1 ||
+		    campaign > INT64_MAX)) {
+		cli_error("regress", "--campaign %s: expected a campaign id, a whole number from 1",
+			  cid);
+		return EXIT_USAGE;
+	}
+	if (file && !read_file(file, &file_text, &file_len))
+		return EXIT_USAGE;
+	st = cli_store_open_existing("regress", db);
+	if (!st)
+		goto out;
+	enum store_rc src = store_runs_with_findings(st, (int64_t)campaign,
+						     collect, &r);
+	if (src == STORE_ERR_NOT_FOUND) {
+		cli_error("regress", "%s: no campaign %" PRIu64, db, campaign);
+		goto out;
+	}
+	if (src != STORE_OK) {
+		cli_error("regress", "%s", store_error(st));
+		goto out;
+	}
+	rr = calloc(1, sizeof(*rr));
+	json_runs = cJSON_CreateArray();
+	if (r.oom || !rr || !json_runs) {
+		cli_error("regress", "out of memory");
+		code = EXIT_INTERNAL;
+		goto out;
+	}
+	if (!json)
+		printf("regress: %zu recorded run%s with findings in %s, replayed against %s%s%s\n",
+		       r.refs_count, r.refs_count == 1 ? "" : "s", db,
+		       file ? file : "the recorded scenarios",
+		       variant ? ", variant " : "",
+		       variant ? (variant[0] ? variant : "(base)") : "");
+
+	struct progress bar;
+	progress_begin(&bar, progress_wanted(), "replays", r.refs_count);
+	for (size_t i = 0; i < r.refs_count; i++) {
+		struct store_run_info info;
+		char err[CLI_ERR_MAX];
+
+		src = store_load_run(st, r.refs[i].run_id, &info);
+		if (src != STORE_OK) {
+			progress_end(&bar);
+			cli_error("regress", "%s", store_error(st));
+			goto out;
+		}
+		if (!info.has_decisions) {
+			progress_end(&bar);
+			cli_error("regress", "%s: run %" PRId64 " has a finding but no decision log; "
+				  "the database is damaged",
+				  db, info.run_id);
+			store_run_info_free(&info);
+			goto out;
+		}
+		const char *var = variant ? variant : info.variant;
+		struct scenario *sc = scenario_for(&info, file, file_text,
+						   file_len, var, err,
+						   sizeof(err));
+		if (!sc) {
+			progress_end(&bar);
+			cli_error("regress", "run %" PRId64 " (campaign %" PRId64 "): %s",
+				  info.run_id, info.campaign_id, err);
+			store_run_info_free(&info);
+			goto out;
+		}
+		/* The trace must match too when nothing was changed: same
+		 * text, same variant. */
+		bool unchanged = strcmp(var, info.variant) == 0 &&
+				 sc->json_len == info.scenario_json_len &&
+				 memcmp(sc->json_text, info.scenario_json,
+					sc->json_len) == 0;
+		enum runner_rc rrc = runner_replay(sc, info.seed, info.decisions,
+						   info.decisions_len, NULL, rr);
+		scenario_free(sc);
+		if (rrc != RUNNER_OK) {
+			progress_end(&bar);
+			cli_error("regress", "%s", rr->err);
+			store_run_info_free(&info);
+			code = rrc == RUNNER_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+			goto out;
+		}
+		uint32_t nrec = cli_recorded_problems(&info, rec,
+						      FINDINGS_PER_RUN_MAX + 1);
+		enum verdict vd;
+		if (rr->diverged && info.outcome != RUN_DIVERGED)
+			vd = V_DIVERGED;
+		else if (rr->problems_count == 0)
+			vd = V_FIXED;
+		else if (cli_same_problems(rec, nrec, rr->problems,
+					   rr->problems_count) &&
+			 (!unchanged || rr->run.trace_hash == info.trace_hash))
+			vd = V_SAME;
+		else
+			vd = V_CHANGED;
+		r.counts[vd]++;
+		for (uint32_t k = 0; k < nrec; k++) {
+			struct sig_row *row = row_for(&r, &rec[k], info.run_id);
+			if (!row) {
+				progress_end(&bar);
+				cli_error("regress", "out of memory");
+				store_run_info_free(&info);
+				code = EXIT_INTERNAL;
+				goto out;
+			}
+			row->counts[vd]++;
+		}
+		bool notable = vd != (expect_fixed ? V_FIXED : V_SAME);
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON *now = cJSON_CreateArray();
+			cJSON_AddItemToObject(o, "run_id", cli_json_u64((uint64_t)info.run_id));
+			cJSON_AddItemToObject(o, "campaign_id", cli_json_u64((uint64_t)info.campaign_id));
+			cJSON_AddItemToObject(o, "schedule", cli_json_u64(info.idx));
+			cJSON_AddStringToObject(o, "verdict", verdict_names[vd]);
+			cJSON_AddStringToObject(o, "outcome", run_outcome_name(rr->run.outcome));
+			cJSON_AddItemToObject(o, "trace_hash", cli_json_hex16(rr->run.trace_hash));
+			if (vd == V_DIVERGED)
+				cJSON_AddItemToObject(o, "diverged_at_decision",
+						      cli_json_u64(rr->diverged_at));
+			for (uint32_t k = 0; k < rr->problems_count; k++) {
+				cJSON *f = cJSON_CreateObject();
+				cJSON_AddStringToObject(f, "kind", rr->problems[k].kind);
+				cJSON_AddItemToObject(f, "signature",
+						      cli_json_hex16(rr->problems[k].signature));
+				cJSON_AddItemToArray(now, f);
+			}
+			cJSON_AddItemToObject(o, "findings", now);
+			cJSON_AddItemToArray(json_runs, o);
+		} else if (notable) {
+			progress_end(&bar);
+			printf("  run %" PRId64 " (campaign %" PRId64 ", schedule %" PRIu64 "): %s",
+			       info.run_id, info.campaign_id, info.idx,
+			       verdict_names[vd]);
+			if (vd == V_DIVERGED)
+				printf(" at decision %" PRIu64 " (step %" PRIu64 ")",
+				       rr->diverged_at, rr->run.steps);
+			else if (vd == V_CHANGED &&
+				 cli_same_problems(rec, nrec, rr->problems,
+						   rr->problems_count))
+				printf(": the same findings, but the trace hash is %016" PRIx64
+				       ", recorded %016" PRIx64,
+				       rr->run.trace_hash, info.trace_hash);
+			printf("\n");
+			if (vd == V_CHANGED)
+				print_now(rr);
+			bar.on = progress_wanted();
+		}
+		store_run_info_free(&info);
+		progress_update(&bar, i + 1, r.counts[V_CHANGED] + r.counts[V_DIVERGED]);
+	}
+	progress_end(&bar);
+
+	uint64_t want = expect_fixed ? r.counts[V_FIXED] : r.counts[V_SAME];
+	code = want == r.refs_count ? EXIT_CLEAN : EXIT_FINDINGS;
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON *counts = cJSON_CreateObject();
+		cJSON *sigs = cJSON_CreateArray();
+		cJSON_AddStringToObject(o, "database", db);
+		if (file)
+			cJSON_AddStringToObject(o, "scenario", file);
+		else
+			cJSON_AddNullToObject(o, "scenario");
+		if (variant)
+			cJSON_AddStringToObject(o, "variant", variant);
+		else
+			cJSON_AddNullToObject(o, "variant");
+		cJSON_AddBoolToObject(o, "expect_fixed", expect_fixed);
+		cJSON_AddItemToObject(o, "runs_replayed", cli_json_u64(r.refs_count));
+		for (int k = 0; k < V_COUNT; k++)
+			cJSON_AddItemToObject(counts, verdict_names[k],
+					      cli_json_u64(r.counts[k]));
+		cJSON_AddItemToObject(o, "runs", counts);
+		for (size_t k = 0; k < r.rows_count; k++) {
+			char buf[16];
+			const struct sig_row *row = &r.rows[k];
+			cJSON *s = cJSON_CreateObject();
+			cJSON_AddStringToObject(s, "kind", row->g.kind);
+			cJSON_AddItemToObject(s, "signature", cli_json_hex16(row->g.signature));
+			cJSON_AddStringToObject(s, "summary", row->g.summary);
+			cJSON_AddStringToObject(s, "verdict", row_verdict(row, buf, sizeof(buf)));
+			for (int q = 0; q < V_COUNT; q++)
+				cJSON_AddItemToObject(s, verdict_names[q],
+						      cli_json_u64(row->counts[q]));
+			cJSON_AddItemToObject(s, "first_run_id",
+					      cli_json_u64((uint64_t)row->first_run_id));
+			cJSON_AddItemToArray(sigs, s);
+		}
+		cJSON_AddItemToObject(o, "signatures", sigs);
+		cJSON_AddItemToObject(o, "replays", json_runs);
+		json_runs = NULL;
+		bool ok = cli_json_print(stdout, o);
+		cJSON_Delete(o);
+		if (!ok) {
+			cli_error("regress", "out of memory printing JSON");
+			code = EXIT_INTERNAL;
+		}
+		goto out;
+	}
+	for (size_t k = 0; k < r.rows_count; k++) {
+		char buf[16];
+		const struct sig_row *row = &r.rows[k];
+		const char *verdict = row_verdict(row, buf, sizeof(buf));
+		printf("%-8s %s %016" PRIx64 ":", verdict, row->g.kind,
+		       row->g.signature);
+		for (int q = 0; q < V_COUNT; q++)
+			if (row->counts[q])
+				printf(" %" PRIu64 " %s", row->counts[q], verdict_names[q]);
+		printf(" (first: run %" PRId64 ")\n", row->first_run_id);
+		printf("    %s\n", row->g.summary);
+	}
+	printf("runs: %" PRIu64 " same, %" PRIu64 " fixed, %" PRIu64 " changed, %" PRIu64
+	       " diverged\n",
+	       r.counts[V_SAME], r.counts[V_FIXED], r.counts[V_CHANGED],
+	       r.counts[V_DIVERGED]);
+	if (!r.refs_count)
+		printf("nothing to replay: no recorded run has a finding\n");
+	else if (code == EXIT_CLEAN)
+		printf("%s\n", expect_fixed ? "every finding is fixed"
+					    : "every finding reproduces");
+	else
+		printf("%s\n", expect_fixed ? "not every finding is fixed"
+					    : "not every finding reproduces as recorded");
+out:
+	fflush(stdout);
+	cJSON_Delete(json_runs);
+	free(rr);
+	free(r.refs);
+	free(r.rows);
+	free(file_text);
+	if (st && !cli_store_close("regress", st) && code < EXIT_USAGE)
+		code = EXIT_USAGE;
+	return code;
+}
