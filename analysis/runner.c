@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/runner.h"
@@ -171,7 +172,8 @@ static enum runner_rc store_failed(struct runner_result *out,
 }
 
 /* After the campaign is committed: the database ids of the first run of
- * each group, for the replay command the summary prints. */
+ * each group, for the replay command the summary prints.  A run that a
+ * store error kept out of the file has none (0). */
 static enum runner_rc find_run_ids(struct runner_result *out,
 				   struct store *st)
 {
@@ -180,7 +182,9 @@ static enum runner_rc find_run_ids(struct runner_result *out,
 		enum store_rc rc = store_find_run(st, out->campaign_id,
 						  g->first_idx,
 						  &g->first_run_id);
-		if (rc != STORE_OK)
+		if (rc == STORE_ERR_NOT_FOUND)
+			g->first_run_id = 0;
+		else if (rc != STORE_OK)
 			return store_failed(out, st);
 	}
 	return RUNNER_OK;
@@ -206,7 +210,7 @@ enum runner_rc runner_run(const struct runner_params *p,
 		snprintf(out->err, sizeof(out->err),
 			 "cannot create the engine for %" PRIu32
 			 " CPUs: %s (its stacks and arena need about %llu MiB "
-			 "of address space)",
+			 "of address space; check `ulimit -v`)",
 			 p->sc->cpus, strerror(errno),
 			 (unsigned long long)((ARENA_BYTES +
 					       (uint64_t)TASKS_MAX *
@@ -308,9 +312,9 @@ enum runner_rc runner_run(const struct runner_params *p,
 			/* The first error says most; keep it. */
 			if (rc != RUNNER_ERR_STORE)
 				rc = store_failed(out, p->store);
-		} else if (rc != RUNNER_ERR_STORE) {
+		} else {
 			enum runner_rc frc = find_run_ids(out, p->store);
-			if (frc != RUNNER_OK)
+			if (frc != RUNNER_OK && rc != RUNNER_ERR_STORE)
 				rc = frc;
 		}
 	}
@@ -325,29 +329,166 @@ done:
 	return rc;
 }
 
-enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
-			     const uint8_t *log, size_t log_len,
-			     FILE *trace_out, struct runner_replay_result *out)
+/*
+ * REPLAY_EXTEND: a strategy made of two, the recorded log and then the
+ * timed rule.  It is built here rather than in schedulers/ because it is
+ * a way of using two strategies, not a way of picking: it sees nothing but
+ * the choice point's decision index.
+ *
+ * Decisions below `entries` go to the replay strategy, which asserts that
+ * it sees each one in order; later ones go to timed.  At the end, replay
+ * is told the decisions it was given (never more than its log), so its
+ * own accounting holds; a log with entries left over is then "diverged"
+ * for replay, which this mode does not count: only a recorded choice that
+ * was not enabled (the run ended RUN_DIVERGED) is.
+ */
+struct extend_state {
+	struct strategy *replay;
+	struct strategy *then;
+	uint64_t entries;
+	bool diverged;			/* a recorded choice not enabled */
+	uint64_t diverged_at;
+};
+
+static const struct strategy_ops extend_ops;
+
+static struct extend_state *extend_of(const struct strategy *s)
 {
-	struct strategy_params sp = {
+	SIM_ASSERT(s->ops == &extend_ops);
+	SIM_ASSERT(s->state != NULL);
+	return s->state;
+}
+
+static void extend_begin(struct strategy *s, uint64_t run_seed,
+			 uint64_t index)
+{
+	struct extend_state *x = extend_of(s);
+
+	x->diverged = false;
+	x->diverged_at = 0;
+	strategy_begin(x->replay, run_seed, index);
+	strategy_begin(x->then, run_seed, index);
+}
+
+static uint32_t extend_pick(void *self, const struct choice_point *cp)
+{
+	struct extend_state *x = extend_of(self);
+
+	if (cp->decision >= x->entries)
+		return x->then->ops->pick(x->then, cp);
+	uint32_t i = x->replay->ops->pick(x->replay, cp);
+	if (i == CHOICE_DIVERGED) {
+		x->diverged = true;
+		x->diverged_at = cp->decision;
+	}
+	return i;
+}
+
+static bool extend_end(struct strategy *s, const struct schedule_result *r)
+{
+	struct extend_state *x = extend_of(s);
+	struct schedule_result mine = *r;
+
+	if (r->outcome == RUN_DIVERGED)
+		SIM_ASSERT(x->diverged);
+	if (mine.decisions > x->entries)
+		mine.decisions = x->entries;
+	strategy_end(x->replay, &mine);
+	strategy_end(x->then, r);
+	return false;
+}
+
+static void extend_status(const struct strategy *s,
+			  struct strategy_status *st)
+{
+	const struct extend_state *x = extend_of(s);
+
+	st->diverged = x->diverged;
+	st->diverged_at = x->diverged ? x->diverged_at : 0;
+}
+
+static void extend_destroy(struct strategy *s)
+{
+	struct extend_state *x = extend_of(s);
+
+	strategy_destroy(x->replay);
+	strategy_destroy(x->then);
+	free(x);
+	s->state = NULL;
+}
+
+static const struct strategy_ops extend_ops = {
+	.name = "replay+timed",
+	.begin = extend_begin,
+	.pick = extend_pick,
+	.end = extend_end,
+	.status = extend_status,
+	.destroy = extend_destroy,
+};
+
+/* The replay strategy for `mode`, or NULL with a message in err. */
+static struct strategy *replay_strategy(const uint8_t *log, size_t log_len,
+					uint64_t entries,
+					enum runner_replay_mode mode, char *err,
+					size_t err_len)
+{
+	struct strategy_params rp = {
 		.kind = STRATEGY_REPLAY,
 		.replay_log = log,
 		.replay_len = log_len,
 	};
+	struct strategy_params tp = { .kind = STRATEGY_TIMED };
+	struct strategy *replay = strategy_create(&rp, err, err_len);
+
+	if (!replay || mode == REPLAY_EXACT)
+		return replay;
+	struct strategy *then = strategy_create(&tp, err, err_len);
+	struct strategy *s = calloc(1, sizeof(*s));
+	struct extend_state *x = calloc(1, sizeof(*x));
+	if (!then || !s || !x) {
+		snprintf(err, err_len, "out of memory");
+		strategy_destroy(replay);
+		strategy_destroy(then);
+		free(s);
+		free(x);
+		return NULL;
+	}
+	x->replay = replay;
+	x->then = then;
+	x->entries = entries;
+	s->ops = &extend_ops;
+	s->params = rp;
+	s->state = x;
+	return s;
+}
+
+enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
+			     const uint8_t *log, size_t log_len,
+			     enum runner_replay_mode mode, FILE *trace_out,
+			     struct runner_replay_result *out)
+{
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
+	size_t pos = 0;
+	uint8_t kind;
+	uint32_t id;
 
 	SIM_ASSERT(sc != NULL && out != NULL);
 	SIM_ASSERT(log != NULL || log_len == 0);
+	SIM_ASSERT(mode == REPLAY_EXACT || mode == REPLAY_EXTEND);
 	memset(out, 0, sizeof(*out));
+	while (decision_decode(log, log_len, &pos, &kind, &id))
+		out->log_entries++;
 	e = campaign_engine(sc, trace_out);
 	if (!e) {
 		snprintf(out->err, sizeof(out->err),
-			 "cannot create the engine: %s", strerror(errno));
+			 "cannot create the engine: %s (check `ulimit -v`)",
+			 strerror(errno));
 		out->rc = RUNNER_ERR_NOMEM;
 		goto done;
 	}
-	s = strategy_create(&sp, out->err, sizeof(out->err));
+	s = replay_strategy(log, log_len, out->log_entries, mode, out->err,
+			    sizeof(out->err));
 	if (!s) {
 		out->rc = RUNNER_ERR_PARAMS;
 		goto done;

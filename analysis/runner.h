@@ -123,7 +123,20 @@ struct runner_result {
 enum runner_rc runner_run(const struct runner_params *p,
 			  struct runner_result *out);
 
-/* One recorded run re-executed by the replay strategy. */
+/* How strictly a replay follows its log. */
+enum runner_replay_mode {
+	/* The recorded run exactly: a recorded choice that is not enabled,
+	 * a log that runs out, or entries left over all diverge (replay). */
+	REPLAY_EXACT = 0,
+	/* The recorded schedule applied to a world that may have changed
+	 * (regress): follow the log while the engine asks; when it runs out,
+	 * go on by the timed rule (ties broken by the run seed) until the run
+	 * ends; entries left when it ends are not a divergence.  Only a
+	 * recorded choice that is not enabled diverges. */
+	REPLAY_EXTEND,
+};
+
+/* One recorded run re-executed. */
 struct runner_replay_result {
 	enum runner_rc rc;		/* RUNNER_OK, or ERR_NOMEM/ERR_PARAMS */
 	char err[256];
@@ -131,6 +144,7 @@ struct runner_replay_result {
 					 * could not be followed */
 	bool diverged;
 	uint64_t diverged_at;		/* the decision it could not follow */
+	uint64_t log_entries;		/* decisions the log holds */
 	uint32_t problems_count;	/* as runner_run_problems groups them */
 	struct runner_group problems[FINDINGS_PER_RUN_MAX + 1];
 };
@@ -138,12 +152,13 @@ struct runner_replay_result {
 /*
  * Re-execute one run: scenario sc (the recorded one, or a changed one),
  * the recorded run seed as the base seed of schedule 0, and the recorded
- * decision log followed by the replay strategy, with the same checkers a
- * campaign has.  Returns out->rc.
+ * decision log followed as `mode` says, with the same checkers a campaign
+ * has.  Returns out->rc.
  */
 enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 			     const uint8_t *log, size_t log_len,
-			     FILE *trace_out, struct runner_replay_result *out);
+			     enum runner_replay_mode mode, FILE *trace_out,
+			     struct runner_replay_result *out);
 
 /* The params_json recorded for a campaign: the strategy's parameters and
  * the budgets, into buf.  False when it does not fit. */
