@@ -173,6 +173,13 @@ static bool read_variants(struct jread *r, const cJSON *doc,
 				   SCENARIO_NAME_MAX - 1);
 			return false;
 		}
+		if (cJSON_GetObjectItemCaseSensitive(v, "variants")) {
+			/* Variants patch the base scenario; one that declared
+			 * variants of its own would be silently ignored. */
+			jread_fail_at(r, "variants",
+				      "a variant cannot declare variants");
+			return false;
+		}
 		struct scenario_variant *var = &s->variants[s->variants_count++];
 		snprintf(var->name, sizeof(var->name), "%s", v->string);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "expect");
