@@ -34,8 +34,12 @@ static void regress_usage(FILE *f)
 	      "            run shows at once)\n"
 	      "  fixed     the run now ends ok with no finding\n"
 	      "  changed   other findings, or the same ones by another trace\n"
-	      "  diverged  the recorded schedule cannot be followed any more\n"
-	      "and sums these up per finding signature (kind and signature).\n"
+	      "  diverged  a recorded choice is not enabled any more: the schedule no\n"
+	      "            longer applies\n"
+	      "and sums these up per finding signature (kind and signature).  Each run\n"
+	      "follows its recorded decisions while the run asks for them; a run that\n"
+	      "goes on longer (a fix that no longer deadlocks) continues by the timed\n"
+	      "rule, and one that ends sooner leaves the rest of its log unused.\n"
 	      "\n"
 	      "  --db PATH        the database (default simrun.db); it must exist\n"
 	      "  --scenario FILE  replay against FILE instead of the recorded scenario text\n"
@@ -282,7 +286,8 @@ int cmd_regress(int argc, char **argv)
 				 memcmp(sc->json_text, info.scenario_json,
 					sc->json_len) == 0;
 		enum runner_rc rrc = runner_replay(sc, info.seed, info.decisions,
-						   info.decisions_len, NULL, rr);
+						   info.decisions_len,
+						   REPLAY_EXTEND, NULL, rr);
 		scenario_free(sc);
 		if (rrc != RUNNER_OK) {
 			progress_end(&bar);

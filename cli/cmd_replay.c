@@ -216,7 +216,8 @@ int cmd_replay(int argc, char **argv)
 		       info.variant, info.decisions_count);
 	fflush(stdout);
 	if (runner_replay(sc, info.seed, info.decisions, info.decisions_len,
-			  trace ? (json ? stderr : stdout) : NULL, rr) != RUNNER_OK) {
+			  REPLAY_EXACT, trace ? (json ? stderr : stdout) : NULL,
+			  rr) != RUNNER_OK) {
 		cli_error("replay", "%s", rr->err);
 		code = rr->rc == RUNNER_ERR_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 		goto out;

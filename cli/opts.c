@@ -112,6 +112,9 @@ bool opt_parse(const char *command, const struct opt_spec *specs, int argc,
 			options_done = true;
 			continue;
 		}
+		/* -h is the one short option, as everywhere. */
+		if (strcmp(a, "-h") == 0)
+			a = "--help";
 		const char *eq = strchr(a, '=');
 		size_t len = eq ? (size_t)(eq - a) : strlen(a);
 		int k = spec_index(specs, a, len);

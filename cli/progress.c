@@ -85,9 +85,8 @@ static void draw(struct progress *p, const struct timespec *now)
 		fmt_duration(eta, sizeof(eta), (p->total - p->done) / rate);
 	else
 		snprintf(eta, sizeof(eta), "-");
-	snprintf(right, sizeof(right), " %.0f/s  %llu finding%s  left %s",
-		 rate, (unsigned long long)p->problems,
-		 p->problems == 1 ? "" : "s", eta);
+	snprintf(right, sizeof(right), " %.0f/s  %llu with findings  left %s",
+		 rate, (unsigned long long)p->problems, eta);
 	int bar = width - 4 - (int)strlen(left) - (int)strlen(right);
 	if (bar > 40)
 		bar = 40;
