@@ -39,4 +39,26 @@ const char *test_source_dir(void);
  * (NULL when not wanted); returns its exit status (or 128+signal). */
 int test_sh(const char *cmd, char **out, char **err);
 
+/* test_sh with a formatted command. */
+int test_shf(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A fresh directory under /tmp (mkdtemp) into buf, and its removal with
+ * everything in it. */
+void test_tmpdir(char *buf, size_t len);
+void test_rmtree(const char *path);
+
+/* Write text to dir/name (fails the test on error); returns the path in a
+ * static buffer valid until the next call. */
+const char *test_write_file(const char *dir, const char *name,
+			    const char *text);
+/* The whole file as a malloc'd string ("" when it cannot be read). */
+char *test_read_file(const char *path);
+
+/* One value from a SQLite database (opened read-only for the query):
+ * the first column of the first row, as an integer or as malloc'd text
+ * ("" for NULL or no row).  Fails the test when the query fails. */
+int64_t test_sql_int(const char *db, const char *sql);
+char *test_sql_text(const char *db, const char *sql);
+
 #endif /* SIM_TEST_SUPPORT_H */
