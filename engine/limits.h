@@ -87,6 +87,11 @@
  * truncated. */
 #define DFS_DEPTH_MAX 65536u
 
+/* Nesting of the JSON objects that findings carry as details: a finding is
+ * an object of arrays of objects of small objects, four levels; 8 leaves
+ * room. */
+#define JSON_DEPTH_MAX 8u
+
 static_assert(CHOICES_MAX == TASKS_MAX + EVENTS_MAX, "every task and event can be a choice");
 static_assert(STEPS_DEFAULT <= STEPS_LIMIT, "default budget within the ceiling");
 static_assert(TASKS_MAX <= 65535, "task ids fit the 16-bit trace field");
