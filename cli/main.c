@@ -154,8 +154,20 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 
+	/* Every checker with its defaults (hung task 120 s of virtual time,
+	 * 16 retries of one fault). */
+	struct checkers *ck = checkers_create(NULL);
+	if (!ck) {
+		fprintf(stderr, "simrun: cannot allocate the checkers: %s\n",
+			strerror(errno));
+		strategy_destroy(s);
+		engine_destroy(e);
+		scenario_free(sc);
+		return EXIT_INTERNAL;
+	}
+
 	struct run_result r;
-	campaign_run_schedule(e, sc, s, seed, 0, &r);
+	campaign_run_schedule(e, sc, s, ck, seed, 0, &r);
 	int code = e->findings_count ? EXIT_FINDINGS : EXIT_CLEAN;
 
 	if (json) {
@@ -187,8 +199,14 @@ int main(int argc, char **argv)
 		for (uint32_t i = 0; i < e->findings_count; i++)
 			printf("finding %s: %s\n", e->findings[i].kind,
 			       e->findings[i].summary);
+		/* Lock-order findings in the words kernel developers know
+		 * from lockdep splats. */
+		uint32_t cycles = checkers_lock_order_count(ck, NULL);
+		for (uint32_t i = 0; i < cycles; i++)
+			fputs(checkers_lock_order(ck, i)->report, stdout);
 	}
 
+	checkers_destroy(ck);
 	strategy_destroy(s);
 	engine_end(e);
 	engine_destroy(e);
