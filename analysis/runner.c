@@ -12,6 +12,12 @@
 
 #include "analysis/runner.h"
 
+bool runner_kind_is_campaign_wide(const char *kind)
+{
+	SIM_ASSERT(kind != NULL);
+	return strcmp(kind, "lock_order") == 0;
+}
+
 bool runner_is_problem(enum run_outcome o, uint32_t findings_count)
 {
 	SIM_ASSERT(o < RUN_OUTCOMES_COUNT);
@@ -190,12 +196,44 @@ static enum runner_rc find_run_ids(struct runner_result *out,
 	return RUNNER_OK;
 }
 
+/* Add the campaign's metrics to the store: every histogram bucket and every
+ * counter, as metrics_next gives them. */
+static enum store_rc store_metrics(struct store *st, int64_t campaign_id,
+				   const struct metrics *m)
+{
+	struct metrics_iter it = metrics_iter_start();
+	struct metric_row row;
+
+	while (metrics_next(m, &it, &row)) {
+		enum store_rc rc = store_metric_add(st, campaign_id, row.name,
+						    row.counter ? NULL
+								: &row.bucket,
+						    row.count);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* What the checkers kept for the whole campaign, into the result. */
+static void collect_campaign(struct runner_result *out,
+			     const struct checkers *ck)
+{
+	out->metrics = *checkers_campaign_metrics(ck);
+	out->lock_order_count = checkers_lock_order_count(
+		ck, &out->lock_order_dropped);
+	SIM_ASSERT(out->lock_order_count <= LOCK_ORDER_REPORTS_MAX);
+	for (uint32_t i = 0; i < out->lock_order_count; i++)
+		out->lock_order[i] = *checkers_lock_order(ck, i);
+}
+
 enum runner_rc runner_run(const struct runner_params *p,
 			  struct runner_result *out)
 {
 	struct strategy_params sp = p->strategy;
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
+	struct checkers *ck = NULL;
 	enum runner_rc rc = RUNNER_OK;
 	char params[512];
 
@@ -204,12 +242,16 @@ enum runner_rc runner_run(const struct runner_params *p,
 	SIM_ASSERT(p->schedules >= 1 && p->schedules <= RUNNER_SCHEDULES_MAX);
 	memset(out, 0, sizeof(*out));
 	out->status = STORE_FAILED;
+	metrics_reset(&out->metrics);
 
 	e = campaign_engine(p->sc, p->trace_out);
-	if (!e) {
+	/* Every checker, with its defaults (hung task after 120 s of virtual
+	 * time, livelock after 16 retries of one fault). */
+	ck = e ? checkers_create(NULL) : NULL;
+	if (!e || !ck) {
 		snprintf(out->err, sizeof(out->err),
-			 "cannot create the engine for %" PRIu32
-			 " CPUs: %s (its stacks and arena need about %llu MiB "
+			 "cannot create the engine and checkers for %" PRIu32
+			 " CPUs: %s (the stacks and arena need about %llu MiB "
 			 "of address space; check `ulimit -v`)",
 			 p->sc->cpus, strerror(errno),
 			 (unsigned long long)((ARENA_BYTES +
@@ -259,7 +301,8 @@ enum runner_rc runner_run(const struct runner_params *p,
 
 		if (p->trace_out)
 			fprintf(p->trace_out, "# schedule %" PRIu64 "\n", i);
-		more = campaign_run_schedule(e, p->sc, s, p->base_seed, i, &r);
+		more = campaign_run_schedule(e, p->sc, s, ck, p->base_seed, i,
+					     &r);
 		count_run(out, &r, e);
 		if (p->store) {
 			struct store_run sr;
@@ -304,10 +347,17 @@ enum runner_rc runner_run(const struct runner_params *p,
 	else if (rc == RUNNER_STOPPED)
 		out->status = STORE_INTERRUPTED;
 
+	collect_campaign(out, ck);
 	if (p->store) {
-		enum store_rc src = store_campaign_end(p->store,
-						       out->campaign_id,
-						       out->status);
+		enum store_rc src = rc == RUNNER_ERR_STORE
+					    ? STORE_OK
+					    : store_metrics(p->store,
+							    out->campaign_id,
+							    &out->metrics);
+		if (src != STORE_OK)
+			rc = store_failed(out, p->store);
+		src = store_campaign_end(p->store, out->campaign_id,
+					 out->status);
 		if (src != STORE_OK) {
 			/* The first error says most; keep it. */
 			if (rc != RUNNER_ERR_STORE)
@@ -321,6 +371,8 @@ enum runner_rc runner_run(const struct runner_params *p,
 
 done:
 	out->rc = rc;
+	/* The checkers detach from the engine as they go: first. */
+	checkers_destroy(ck);
 	if (e) {
 		engine_end(e);
 		engine_destroy(e);
@@ -469,6 +521,7 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 {
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
+	struct checkers *ck = NULL;
 	size_t pos = 0;
 	uint8_t kind;
 	uint32_t id;
@@ -480,9 +533,11 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 	while (decision_decode(log, log_len, &pos, &kind, &id))
 		out->log_entries++;
 	e = campaign_engine(sc, trace_out);
-	if (!e) {
+	ck = e ? checkers_create(NULL) : NULL;
+	if (!e || !ck) {
 		snprintf(out->err, sizeof(out->err),
-			 "cannot create the engine: %s (check `ulimit -v`)",
+			 "cannot create the engine and checkers: %s (check "
+			 "`ulimit -v`)",
 			 strerror(errno));
 		out->rc = RUNNER_ERR_NOMEM;
 		goto done;
@@ -495,13 +550,14 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 	}
 	/* Schedule 0 runs with its base seed: the recorded run seed, whatever
 	 * schedule of whatever strategy it was. */
-	campaign_run_schedule(e, sc, s, seed, 0, &out->run);
+	campaign_run_schedule(e, sc, s, ck, seed, 0, &out->run);
 	out->diverged = strategy_diverged(s, &out->diverged_at);
 	out->problems_count = runner_run_problems(
 		out->run.outcome, e->findings, e->findings_count,
 		out->problems, FINDINGS_PER_RUN_MAX + 1);
 	out->rc = RUNNER_OK;
 done:
+	checkers_destroy(ck);
 	if (e) {
 		engine_end(e);
 		engine_destroy(e);

@@ -19,6 +19,8 @@
 #include <stdio.h>
 
 #include "analysis/campaign.h"
+#include "analysis/checkers.h"
+#include "analysis/metrics.h"
 #include "analysis/store.h"
 #include "engine/engine.h"
 #include "mm/scenario.h"
@@ -110,6 +112,13 @@ struct runner_result {
 
 	int64_t campaign_id;		/* 0 without a store */
 	enum store_status status;	/* as recorded */
+
+	/* What the checkers measured over every run, and the circular lock
+	 * dependencies of the whole campaign in lockdep's words. */
+	struct metrics metrics;
+	uint32_t lock_order_count;
+	uint32_t lock_order_dropped;
+	struct lock_order_cycle lock_order[LOCK_ORDER_REPORTS_MAX];
 };
 
 /*
@@ -164,6 +173,13 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
  * the budgets, into buf.  False when it does not fit. */
 bool runner_params_json(const struct runner_params *p, uint64_t pct_steps,
 			char *buf, size_t len);
+
+/* lock_order findings belong to the campaign, not to the run that
+ * reported them: the cycle closes on dependencies that earlier runs
+ * recorded, and a cycle is reported once per campaign.  A run replayed
+ * alone may therefore report one that was not recorded with it, or not
+ * report one that was; replay and regress compare the other kinds. */
+bool runner_kind_is_campaign_wide(const char *kind);
 
 /* True when the run is a problem run (see the top of this file). */
 bool runner_is_problem(enum run_outcome o, uint32_t findings_count);

@@ -159,6 +159,19 @@ void cli_reproduce_command(char *buf, size_t len, const char *db,
 			   const struct runner_result *res,
 			   const struct runner_group *g);
 
+/* Virtual time for people: "850ns", "12.3us", "4.56ms", "1.20s". */
+void cli_fmt_ns(char *buf, size_t len, uint64_t ns);
+
+/* The metrics of a campaign: as a JSON object ({"runs", "histograms":
+ * {name: {unit, count, min, p50, p90, p99, max, mean}}, "counters":
+ * {name: value}}, non-empty histograms and non-zero counters only), and
+ * as lines for people. */
+cJSON *cli_metrics_json(const struct metrics *m);
+void cli_print_metrics(FILE *f, const struct metrics *m);
+/* The p99 of every fault's latency, whatever its kind; false when no
+ * fault was measured. */
+bool cli_fault_p99(const struct metrics *m, uint64_t *p99_ns);
+
 /* Ask for a campaign in the run callback: progress, interrupts. */
 struct run_progress {
 	struct progress bar;
@@ -193,11 +206,15 @@ struct store *cli_store_open_existing(const char *command, const char *path);
 bool cli_store_close(const char *command, struct store *s);
 
 /* A recorded run's findings grouped as runner_run_problems groups a live
- * run's, and whether two such sets hold the same (kind, signature)s. */
+ * run's, and whether two such sets hold the same (kind, signature)s, not
+ * counting campaign-wide kinds (lock_order). */
 uint32_t cli_recorded_problems(const struct store_run_info *info,
 			       struct runner_group *g, uint32_t max);
 bool cli_same_problems(const struct runner_group *a, uint32_t na,
 		       const struct runner_group *b, uint32_t nb);
+/* How many of them belong to the run (not runner_kind_is_campaign_wide):
+ * the ones replay and regress compare. */
+uint32_t cli_run_level(const struct runner_group *g, uint32_t n);
 
 /* The exit code of a finished campaign: 0 clean, 1 problems, 2 store
  * errors, 3 simrun's own failures, 128+N interrupted. */

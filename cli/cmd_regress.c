@@ -36,7 +36,9 @@ static void regress_usage(FILE *f)
 	      "  changed   other findings, or the same ones by another trace\n"
 	      "  diverged  a recorded choice is not enabled any more: the schedule no\n"
 	      "            longer applies\n"
-	      "and sums these up per finding signature (kind and signature).  Each run\n"
+	      "and sums these up per finding signature (kind and signature).  lock_order\n"
+	      "findings belong to the campaign, not to a run, and are not judged: a run\n"
+	      "whose only findings are lock_order is listed as unjudged.  Each run\n"
 	      "follows its recorded decisions while the run asks for them; a run that\n"
 	      "goes on longer (a fix that no longer deadlocks) continues by the timed\n"
 	      "rule, and one that ends sooner leaves the rest of its log unused.\n"
@@ -56,9 +58,12 @@ static void regress_usage(FILE *f)
 	      f);
 }
 
-enum verdict { V_SAME, V_FIXED, V_CHANGED, V_DIVERGED, V_COUNT };
-static const char *const verdict_names[V_COUNT] = { "same", "fixed",
-						     "changed", "diverged" };
+/* V_UNJUDGED: a run whose only findings are campaign-wide (lock_order),
+ * which a run replayed alone cannot confirm or refute. */
+enum verdict { V_SAME, V_FIXED, V_CHANGED, V_DIVERGED, V_UNJUDGED, V_COUNT };
+static const char *const verdict_names[V_COUNT] = {
+	"same", "fixed", "changed", "diverged", "unjudged",
+};
 
 struct sig_row {
 	struct runner_group g;		/* kind, signature, summary */
@@ -299,9 +304,11 @@ int cmd_regress(int argc, char **argv)
 		uint32_t nrec = cli_recorded_problems(&info, rec,
 						      FINDINGS_PER_RUN_MAX + 1);
 		enum verdict vd;
-		if (rr->diverged && info.outcome != RUN_DIVERGED)
+		if (cli_run_level(rec, nrec) == 0)
+			vd = V_UNJUDGED;
+		else if (rr->diverged && info.outcome != RUN_DIVERGED)
 			vd = V_DIVERGED;
-		else if (rr->problems_count == 0)
+		else if (cli_run_level(rr->problems, rr->problems_count) == 0)
 			vd = V_FIXED;
 		else if (cli_same_problems(rec, nrec, rr->problems,
 					   rr->problems_count) &&
@@ -319,9 +326,12 @@ int cmd_regress(int argc, char **argv)
 				code = EXIT_INTERNAL;
 				goto out;
 			}
-			row->counts[vd]++;
+			row->counts[runner_kind_is_campaign_wide(rec[k].kind)
+					    ? V_UNJUDGED
+					    : vd]++;
 		}
-		bool notable = vd != (expect_fixed ? V_FIXED : V_SAME);
+		bool notable = vd != (expect_fixed ? V_FIXED : V_SAME) &&
+			       vd != V_UNJUDGED;
 		if (json) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON *now = cJSON_CreateArray();
@@ -368,7 +378,8 @@ int cmd_regress(int argc, char **argv)
 	progress_end(&bar);
 
 	uint64_t want = expect_fixed ? r.counts[V_FIXED] : r.counts[V_SAME];
-	code = want == r.refs_count ? EXIT_CLEAN : EXIT_FINDINGS;
+	code = want + r.counts[V_UNJUDGED] == r.refs_count ? EXIT_CLEAN
+							     : EXIT_FINDINGS;
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON *counts = cJSON_CreateObject();
@@ -430,8 +441,17 @@ int cmd_regress(int argc, char **argv)
 	       " diverged\n",
 	       r.counts[V_SAME], r.counts[V_FIXED], r.counts[V_CHANGED],
 	       r.counts[V_DIVERGED]);
+	if (r.counts[V_UNJUDGED])
+		printf("%" PRIu64 " run%s whose only findings are lock_order %s not judged: "
+		       "a lock-order cycle belongs to the campaign (it may close on lock "
+		       "dependencies of earlier runs, and is reported once per campaign), "
+		       "so run the campaign again to check it\n",
+		       r.counts[V_UNJUDGED], r.counts[V_UNJUDGED] == 1 ? "" : "s",
+		       r.counts[V_UNJUDGED] == 1 ? "was" : "were");
 	if (!r.refs_count)
 		printf("nothing to replay: no recorded run has a finding\n");
+	else if (r.counts[V_UNJUDGED] == r.refs_count)
+		printf("nothing judged\n");
 	else if (code == EXIT_CLEAN)
 		printf("%s\n", expect_fixed ? "every finding is fixed"
 					    : "every finding reproduces");

@@ -94,12 +94,55 @@ bool cli_same_problems(const struct runner_group *a, uint32_t na,
 		       const struct runner_group *b, uint32_t nb)
 {
 	for (uint32_t i = 0; i < na; i++)
-		if (!has_problem(b, nb, &a[i]))
+		if (!runner_kind_is_campaign_wide(a[i].kind) &&
+		    !has_problem(b, nb, &a[i]))
 			return false;
 	for (uint32_t i = 0; i < nb; i++)
-		if (!has_problem(a, na, &b[i]))
+		if (!runner_kind_is_campaign_wide(b[i].kind) &&
+		    !has_problem(a, na, &b[i]))
 			return false;
 	return true;
+}
+
+uint32_t cli_run_level(const struct runner_group *g, uint32_t n)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		k += !runner_kind_is_campaign_wide(g[i].kind);
+	return k;
+}
+
+/* Say which campaign-wide findings a run alone did or did not give again,
+ * and why that is not a difference. */
+static void note_campaign_wide(const struct runner_group *rec, uint32_t nrec,
+			       const struct runner_group *now, uint32_t nnow)
+{
+	bool differ = false;
+
+	for (uint32_t i = 0; i < nrec; i++)
+		if (runner_kind_is_campaign_wide(rec[i].kind) &&
+		    !has_problem(now, nnow, &rec[i]))
+			differ = true;
+	for (uint32_t i = 0; i < nnow; i++)
+		if (runner_kind_is_campaign_wide(now[i].kind) &&
+		    !has_problem(rec, nrec, &now[i]))
+			differ = true;
+	if (!differ)
+		return;
+	printf("note: lock_order findings belong to the campaign, not to one run: a "
+	       "cycle may close on lock dependencies that earlier runs recorded, and "
+	       "each is reported once per campaign, so a run replayed alone may give "
+	       "one that was not recorded with it or miss one that was.  They are "
+	       "not compared; run the campaign again to check them.\n");
+	for (uint32_t i = 0; i < nrec; i++)
+		if (runner_kind_is_campaign_wide(rec[i].kind))
+			printf("  recorded: %s %016" PRIx64 "\n", rec[i].kind,
+			       rec[i].signature);
+	for (uint32_t i = 0; i < nnow; i++)
+		if (runner_kind_is_campaign_wide(now[i].kind))
+			printf("  now: %s %016" PRIx64 "\n", now[i].kind,
+			       now[i].signature);
 }
 
 static void print_problems(const char *label, const struct runner_group *g,
@@ -265,6 +308,7 @@ int cmd_replay(int argc, char **argv)
 		       run_outcome_name(rr->run.outcome), rr->run.steps,
 		       rr->run.virtual_ns, rr->run.trace_hash);
 		print_problems("finding", rr->problems, rr->problems_count);
+		note_campaign_wide(rec, nrec, rr->problems, rr->problems_count);
 		if (identical) {
 			printf("identical: trace %016" PRIx64 ", outcome %s, %" PRIu32
 			       " finding%s, as recorded\n",

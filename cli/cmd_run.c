@@ -172,6 +172,7 @@ static void print_summary(const char *path, const struct runner_params *p,
 		       res->first_problem_idx);
 	if (!res->groups_count) {
 		printf("no findings\n");
+		cli_print_metrics(stdout, &res->metrics);
 		return;
 	}
 	printf("findings: %" PRIu32 " distinct, in %" PRIu64 " of %" PRIu64
@@ -209,6 +210,13 @@ static void print_summary(const char *path, const struct runner_params *p,
 			break;
 		}
 	}
+	/* Lock-order cycles in the words kernel developers know from
+	 * lockdep splats. */
+	for (uint32_t i = 0; i < res->lock_order_count; i++)
+		printf("\n%s", res->lock_order[i].report);
+	if (res->lock_order_count)
+		printf("\n");
+	cli_print_metrics(stdout, &res->metrics);
 }
 
 static cJSON *summary_json(const struct runner_params *p,
@@ -281,6 +289,18 @@ static cJSON *summary_json(const struct runner_params *p,
 		cJSON_AddBoolToObject(o, "exhausted", res->exhausted);
 		cJSON_AddBoolToObject(o, "truncated", res->truncated);
 	}
+	cJSON *cycles = cJSON_CreateArray();
+	for (uint32_t i = 0; i < res->lock_order_count; i++) {
+		const struct lock_order_cycle *cy = &res->lock_order[i];
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddItemToObject(c, "signature", cli_json_hex16(cy->signature));
+		cJSON_AddItemToObject(c, "schedule", cli_json_u64(cy->schedule));
+		cJSON_AddStringToObject(c, "summary", cy->summary);
+		cJSON_AddStringToObject(c, "report", cy->report);
+		cJSON_AddItemToArray(cycles, c);
+	}
+	cJSON_AddItemToObject(o, "lock_order", cycles);
+	cJSON_AddItemToObject(o, "metrics", cli_metrics_json(&res->metrics));
 	cJSON_AddBoolToObject(o, "stopped_on_first", res->stopped_on_first);
 	cJSON_AddStringToObject(o, "status", status_words(res));
 	if (db) {

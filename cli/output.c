@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli_int.h"
@@ -200,4 +201,105 @@ int cli_campaign_exit(const struct runner_result *res)
 		return EXIT_INTERNAL;
 	return res->groups_count || res->groups_dropped ? EXIT_FINDINGS
 							: EXIT_CLEAN;
+}
+
+void cli_fmt_ns(char *buf, size_t len, uint64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+}
+
+cJSON *cli_metrics_json(const struct metrics *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *h = cJSON_CreateObject();
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "runs", cli_json_u64(m->runs));
+	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++) {
+		struct metric_summary s;
+		metrics_summary(m, (enum metric_id)i, &s);
+		if (!s.count)
+			continue;
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "unit", s.unit);
+		cJSON_AddItemToObject(x, "count", cli_json_u64(s.count));
+		cJSON_AddItemToObject(x, "min", cli_json_u64(s.min));
+		cJSON_AddItemToObject(x, "p50", cli_json_u64(s.p50));
+		cJSON_AddItemToObject(x, "p90", cli_json_u64(s.p90));
+		cJSON_AddItemToObject(x, "p99", cli_json_u64(s.p99));
+		cJSON_AddItemToObject(x, "max", cli_json_u64(s.max));
+		cJSON_AddItemToObject(x, "mean", cli_json_u64(s.mean));
+		cJSON_AddItemToObject(h, s.name, x);
+	}
+	for (uint32_t i = 0; i < METRIC_COUNTERS_COUNT; i++) {
+		uint64_t v = metrics_counter(m, i);
+		if (v)
+			cJSON_AddItemToObject(c, metric_counter_name(i),
+					      cli_json_u64(v));
+	}
+	cJSON_AddItemToObject(o, "histograms", h);
+	cJSON_AddItemToObject(o, "counters", c);
+	return o;
+}
+
+static void fmt_value(char *buf, size_t len, const char *unit, uint64_t v)
+{
+	if (strcmp(unit, "ns") == 0)
+		cli_fmt_ns(buf, len, v);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
+}
+
+void cli_print_metrics(FILE *f, const struct metrics *m)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++) {
+		struct metric_summary s;
+		char p50[24], p99[24], max[24];
+		metrics_summary(m, (enum metric_id)i, &s);
+		if (!s.count)
+			continue;
+		if (!any)
+			fprintf(f, "metrics over %" PRIu64 " run%s (virtual time):\n",
+				m->runs, m->runs == 1 ? "" : "s");
+		any = true;
+		fmt_value(p50, sizeof(p50), s.unit, s.p50);
+		fmt_value(p99, sizeof(p99), s.unit, s.p99);
+		fmt_value(max, sizeof(max), s.unit, s.max);
+		fprintf(f, "  %-30s n=%-8" PRIu64 " p50 %-9s p99 %-9s max %s\n",
+			s.name, s.count, p50, p99, max);
+	}
+	bool counters = false;
+	for (uint32_t i = 0; i < METRIC_COUNTERS_COUNT; i++) {
+		uint64_t v = metrics_counter(m, i);
+		if (!v)
+			continue;
+		fprintf(f, "%s %s %" PRIu64, counters ? "," : "  counters:",
+			metric_counter_name(i), v);
+		counters = true;
+	}
+	if (counters)
+		fputc('\n', f);
+}
+
+bool cli_fault_p99(const struct metrics *m, uint64_t *p99_ns)
+{
+	struct hist all;
+
+	SIM_ASSERT(p99_ns != NULL);
+	hist_reset(&all);
+	for (uint32_t k = 0; k < FAULT_KINDS_COUNT; k++)
+		hist_merge(&all, &m->hists[METRIC_FAULT_LATENCY + k]);
+	if (!all.count)
+		return false;
+	*p99_ns = hist_quantile(&all, 990);
+	return true;
 }

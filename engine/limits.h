@@ -122,6 +122,50 @@
  * be split so its results are seen. */
 #define RUNNER_SCHEDULES_MAX 100000000ull
 
+/* Checkers in the analysis layer's registry (analysis/checkers.c): six
+ * today (deadlock, lock order, hung task, livelock, invariants, metrics),
+ * with leak and stale-PTE checks to come; 16 leaves room without making
+ * the per-hook dispatch loop long. */
+#define CHECKERS_MAX 16
+
+/* The hung-task threshold when a campaign sets none: the kernel's default
+ * CONFIG_DEFAULT_HUNG_TASK_TIMEOUT (hung_task_timeout_secs = 120). */
+#define HUNG_TASK_TIMEOUT_NS_DEFAULT (120ull * 1000000000ull)
+
+/* Retries of one fault before the livelock checker reports it.  Today's
+ * kernels allow several retries but only the first attempt drops the lock
+ * and waits (KERNEL.md section 4); a fault still retrying after 16 is in a
+ * retry storm (pattern 2), not unlucky. */
+#define FAULT_RETRIES_DEFAULT 16u
+
+/* Distinct functions asking one fault to retry that the livelock checker
+ * names in its report.  A fault path has a handful of retry sites
+ * (filemap_fault, __folio_lock_or_retry, do_swap_page, the VMA-lock
+ * fallbacks); more than 8 in one fault would be counted, not named. */
+#define FAULT_RETRY_SITES_MAX 8u
+
+/* Circular lock dependencies remembered per campaign.  Each report comes
+ * from a new dependency between two lock classes, so there can never be
+ * more than classes squared (169 today); a campaign that finds more than 64
+ * is reporting one mistake many ways, and the first ones name it.  The
+ * rest are counted. */
+#define LOCK_ORDER_REPORTS_MAX 64u
+
+/* Bytes of one lockdep-style report (the chain, the two-CPU scenario and
+ * the held locks).  A cycle through every one of the 13 lock classes with
+ * long function names fits in 4 KiB. */
+#define LOCKDEP_REPORT_BYTES 4096u
+
+/* Model function names kept beyond the run that produced them (the lock
+ * dependency graph lives for the whole campaign).  Kernel function names
+ * are far shorter than 64 bytes; a longer one is cut, not dropped. */
+#define WHERE_NAME_MAX 64u
+
+/* Nesting of the JSON objects that findings carry as details: a finding is
+ * an object of arrays of objects of small objects, four levels; 8 leaves
+ * room. */
+#define JSON_DEPTH_MAX 8u
+
 static_assert(CHOICES_MAX == TASKS_MAX + EVENTS_MAX, "every task and event can be a choice");
 static_assert(STEPS_DEFAULT <= STEPS_LIMIT, "default budget within the ceiling");
 static_assert(TASKS_MAX <= 65535, "task ids fit the 16-bit trace field");
@@ -134,5 +178,7 @@ static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
 	      "one run's findings fit a campaign's summary");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
+static_assert(CHECKERS_MAX >= 8, "the registry holds today's checkers and the ones to come");
+static_assert(WHERE_NAME_MAX >= 32, "kernel function names fit");
 
 #endif /* SIM_LIMITS_H */

@@ -39,6 +39,23 @@ void mmap_write_lock_at(struct mm_struct *mm, const char *where)
 	mm->mm_seq++;
 }
 
+/* vma_end_write_all: one increment ends every VMA write lock
+ * (invariant 2).  Their held-lock entries go with it. */
+static void vma_end_write_all(struct mm_struct *mm, const char *where)
+{
+	struct task_mm *tm = current_mm_state();
+
+	SIM_ASSERT(mm->mmap_lock.writer == sim_current());
+	mm->mm_lock_seq++;
+	for (uint32_t i = tm->held_count; i-- > 0;) {
+		struct held_lock *h = &tm->held[i];
+		if (h->lock->cls->id == LC_VMA_LOCK && h->mode == LOCK_WRITE)
+			lock_release_current(h->lock, LOCK_WRITE, where);
+	}
+	SIM_ASSERT(mm->mm_seq % 2 == 1);
+	mm->mm_seq++;
+}
+
 void mmap_write_unlock_at(struct mm_struct *mm, const char *where)
 {
 	struct task *t = sim_current();
@@ -48,18 +65,22 @@ void mmap_write_unlock_at(struct mm_struct *mm, const char *where)
 		up_write_at(&mm->mmap_lock, where);
 		return;
 	}
-	/* vma_end_write_all: one increment ends every VMA write lock
-	 * (invariant 2).  Their held-lock entries go with it. */
-	mm->mm_lock_seq++;
-	struct task_mm *tm = task_mm(t);
-	for (uint32_t i = tm->held_count; i-- > 0;) {
-		struct held_lock *h = &tm->held[i];
-		if (h->lock->cls->id == LC_VMA_LOCK && h->mode == LOCK_WRITE)
-			lock_release_current(h->lock, LOCK_WRITE, where);
-	}
-	SIM_ASSERT(mm->mm_seq % 2 == 1);
-	mm->mm_seq++;
+	vma_end_write_all(mm, where);
 	up_write_at(&mm->mmap_lock, where);
+}
+
+void mmap_write_downgrade_at(struct mm_struct *mm, const char *where)
+{
+	struct task *t = sim_current();
+
+	if (mm->mmap_lock.writer != t) {
+		downgrade_write_at(&mm->mmap_lock, where);
+		return;
+	}
+	vma_end_write_all(mm, where);
+	sim_cost(COST_UNLOCK_NS);
+	sim_yield(TRACE_UNLOCK, mm->mmap_lock.c.id);
+	downgrade_write_at(&mm->mmap_lock, where);
 }
 
 void vma_lock_init(struct vm_area_struct *vma)

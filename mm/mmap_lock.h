@@ -30,6 +30,10 @@ bool mmap_read_trylock_at(struct mm_struct *mm, const char *where);
 void mmap_read_unlock_at(struct mm_struct *mm, const char *where);
 void mmap_write_lock_at(struct mm_struct *mm, const char *where);
 void mmap_write_unlock_at(struct mm_struct *mm, const char *where);
+/* mmap_write_downgrade: end every VMA write lock (as mmap_write_unlock
+ * does) and keep mmap_lock for read.  munmap downgrades before zapping. */
+void mmap_write_downgrade_at(struct mm_struct *mm, const char *where);
+#define mmap_write_downgrade(mm) mmap_write_downgrade_at((mm), __func__)
 #define mmap_read_lock(mm) mmap_read_lock_at((mm), __func__)
 #define mmap_read_lock_killable(mm) (mmap_read_lock_at((mm), __func__), 0)
 #define mmap_read_trylock(mm) mmap_read_trylock_at((mm), __func__)

@@ -7,7 +7,14 @@
  * Top-level keys:
  *   name, description     what the scenario is and which kernel change
  *   machine               { cpus }
+ *   kernel                { <knob>: <variant> }           scenario_world.c
+ *   files                 [ { name, size, cached, ... } ]  scenario_world.c
+ *   vmas                  [ { name, start, pages, kind, ... } ]
+ *   devices, swap         block devices and the swap device
+ *                         (scenario_devices.c)
  *   tasks                 [ { name, cpu, ops: [ { <op>: { ... } } ] } ]
+ *                         ops: sleep here; fault, write, mmap, munmap,
+ *                         mprotect in scenario_world.c
  *   explore               { strategy, schedules, pct_depth, preemptions,
  *                           steps_max, virtual_time_max }
  *   variants              { NAME: { <overrides>..., expect: [kinds] } }
@@ -21,6 +28,7 @@
 #include "engine/sim_assert.h"
 #include "mm/jread.h"
 #include "mm/scenario.h"
+#include "mm/scenario_int.h"
 
 /* The finding kinds an `expect` list may name (analysis/ reports these). */
 static const char *const finding_kinds[] = {
@@ -30,15 +38,17 @@ static const char *const finding_kinds[] = {
 	"stale_data", NULL,
 };
 
-static const char *const op_names[] = { [OP_SLEEP] = "sleep", NULL };
+static const char *const op_names[] = { "sleep", "fault", "write", "mmap",
+					 "munmap", "mprotect", NULL };
 
-static bool read_op(struct jread *r, const cJSON *v, struct scenario_op *op)
+static bool read_op(struct jread *r, const cJSON *v, struct scenario *s,
+		    struct scenario_op *op)
 {
 	if (!jread_object(r, v, op_names))
 		return false;
 	if (cJSON_GetArraySize(v) != 1)
 		return jread_fail(r, "an operation is an object with exactly one key, the operation's name (%s)",
-				  "sleep");
+				  "sleep, fault, write, mmap, munmap, mprotect");
 	const cJSON *body = v->child;
 	size_t at = jread_push_key(r, body->string);
 	bool ok = false;
@@ -47,6 +57,8 @@ static bool read_op(struct jread *r, const cJSON *v, struct scenario_op *op)
 		op->kind = OP_SLEEP;
 		ok = jread_object(r, body, keys) &&
 		     jread_duration(r, body, "ns", true, &op->u.sleep.ns);
+	} else {
+		ok = scenario_read_mm_op(r, body, s, op);
 	}
 	jread_pop(r, at);
 	return ok;
@@ -85,7 +97,7 @@ static bool read_task(struct jread *r, const cJSON *v, struct scenario *s,
 				SCENARIO_OPS_MAX);
 	for (int i = 0; ok && i < n; i++) {
 		size_t at2 = jread_push_index(r, i);
-		ok = read_op(r, cJSON_GetArrayItem(ops, i), &t->ops[i]);
+		ok = read_op(r, cJSON_GetArrayItem(ops, i), s, &t->ops[i]);
 		jread_pop(r, at2);
 	}
 	t->ops_count = ok ? (uint32_t)n : 0;
@@ -237,8 +249,9 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 			  struct scenario *s)
 {
 	static const char *const keys[] = { "name", "description", "machine",
+					    "kernel", "files", "vmas",
 					    "tasks", "explore", "variants",
-					    "expect", NULL };
+					    "expect", "devices", "swap", NULL };
 	static const char *const machine_keys[] = { "cpus", NULL };
 
 	if (!jread_object(r, doc, keys))
@@ -258,6 +271,11 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 		if (!ok)
 			return false;
 	}
+	if (!scenario_read_devices(r, doc, &s->devices))
+		return false;
+
+	if (!scenario_read_world(r, doc, s))
+		return false;
 
 	const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks");
 	if (!tasks)
@@ -421,6 +439,22 @@ struct scenario *scenario_load_file(const char *path, const char *variant,
 						err_len);
 	free(buf);
 	return s;
+}
+
+int scenario_file_index(const struct scenario *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->files_count; i++)
+		if (strcmp(s->files[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int scenario_vma_index(const struct scenario *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->vmas_count; i++)
+		if (strcmp(s->vmas[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
 void scenario_free(struct scenario *s)

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "engine/limits.h"
+#include "mm/knobs.h"
+#include "mm/scenario_devices.h"
 
 #define SCENARIO_NAME_MAX 64
 #define SCENARIO_DESCRIPTION_MAX 2048
@@ -19,9 +21,20 @@
 #define SCENARIO_VARIANTS_MAX 16
 #define SCENARIO_EXPECT_MAX 16		/* finding kinds per expect list */
 #define FINDING_KIND_MAX 24
+#define SCENARIO_OBJ_NAME_MAX 32	/* names of files and VMAs */
+#define SCENARIO_RANGES_MAX 16		/* ranges in one cached/populated list */
+#define SCENARIO_FILES_MAX 8		/* = FILES_MAX of mm/types.h */
+#define SCENARIO_VMAS_MAX 96		/* = VMA_STRUCTS_MAX: initial + mmap ops */
+#define SCENARIO_WRITE_PAGES_MAX 32	/* pages of one write op: one fuse
+					 * request (FUSE_WRITE_PAGES_MAX) */
 
 enum op_kind {
 	OP_SLEEP = 0,
+	OP_FAULT,
+	OP_WRITE,
+	OP_MMAP,
+	OP_MUNMAP,
+	OP_MPROTECT,
 	OP_KINDS_COUNT,
 };
 
@@ -31,7 +44,66 @@ struct scenario_op {
 		struct {
 			uint64_t ns;
 		} sleep;
+		struct {
+			uint64_t address;	/* page number */
+			bool write;
+			bool user;		/* from user mode (default) */
+		} fault;
+		struct {
+			uint32_t file;		/* index in files[] */
+			uint64_t index;		/* file page */
+			uint32_t pages;
+			uint64_t src;		/* source address (page) */
+		} write;
+		struct {
+			uint32_t vma;		/* index in vmas[] */
+		} mmap;
+		struct {
+			uint64_t start;		/* page */
+			uint64_t pages;
+			bool write;		/* mprotect: PROT_WRITE or not */
+		} range;
 	} u;
+};
+
+/* [first, end) in pages. */
+struct scenario_range {
+	uint64_t first;
+	uint64_t end;
+};
+
+struct scenario_file {
+	char name[SCENARIO_OBJ_NAME_MAX];
+	uint64_t size_bytes;
+	uint32_t cached_count;
+	struct scenario_range cached[SCENARIO_RANGES_MAX];
+	bool thp;			/* cached aligned 2 MiB runs are THPs */
+	bool fuse;			/* write() takes the fuse path */
+	bool no_map_pages;		/* vm_ops without ->map_pages */
+	uint64_t read_latency_ns;
+};
+
+enum scenario_vma_kind {
+	VMA_KIND_ANON = 0,
+	VMA_KIND_FILE_PRIVATE,
+	VMA_KIND_FILE_SHARED,
+	VMA_KINDS_COUNT,
+};
+
+struct scenario_vma {
+	char name[SCENARIO_OBJ_NAME_MAX];
+	uint64_t start;			/* page */
+	uint64_t pages;
+	enum scenario_vma_kind kind;
+	int32_t file;			/* index in files[], -1 for anon */
+	uint64_t pgoff;
+	bool anon_vma;
+	bool thp;
+	bool write;			/* PROT_WRITE (default true) */
+	bool at_start;			/* in the world from the start, or
+					 * made by an mmap op */
+	uint32_t populated_count;
+	struct scenario_range populated[SCENARIO_RANGES_MAX];
 };
 
 struct scenario_task {
@@ -66,6 +138,14 @@ struct scenario {
 	uint32_t tasks_count;
 	struct scenario_task tasks[TASKS_MAX];
 	struct scenario_explore explore;
+	struct scenario_devices devices;	/* devices, swap */
+
+	/* The kernel model: variants, files, mappings. */
+	struct kernel_knobs knobs;
+	uint32_t files_count;
+	struct scenario_file files[SCENARIO_FILES_MAX];
+	uint32_t vmas_count;
+	struct scenario_vma vmas[SCENARIO_VMAS_MAX];
 
 	/* Every variant the file declares; `variant` is the one applied
 	 * (empty for the base scenario). */
@@ -96,5 +176,9 @@ void scenario_free(struct scenario *s);
 
 const struct scenario_variant *scenario_find_variant(const struct scenario *s,
 						     const char *name);
+
+/* Name lookups; -1 when there is none. */
+int scenario_file_index(const struct scenario *s, const char *name);
+int scenario_vma_index(const struct scenario *s, const char *name);
 
 #endif /* SIM_SCENARIO_H */

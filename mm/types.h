@@ -52,6 +52,14 @@ typedef uint64_t pgoff_t;
 /* Remembered changes of one folio's refcount or mapcount, for leak
  * reports ("the last functions that changed them"). */
 #define FOLIO_REF_LOG_MAX 8
+/* VMA structs one run may create: the scenario's plus one per mmap
+ * operation, which the loader bounds (SCENARIO_MMAPS_MAX). */
+#define VMA_STRUCTS_MAX 96
+/* Pages of the mmap read-around window: VM_READAHEAD_PAGES, 128 KiB. */
+#define RA_PAGES 32u
+
+static_assert(MM_PAGES_MAX % HPAGE_PMD_NR == 0, "whole PMDs");
+static_assert(VMAS_MAX <= VMA_STRUCTS_MAX, "every linked VMA has a struct");
 
 /* --------------------------------------------------------------- folios */
 
@@ -102,6 +110,7 @@ struct folio {
 	struct task *lock_owner;	/* NULL while I/O owns PG_locked */
 	uint64_t data;			/* content version */
 	bool freed;			/* back on the free list */
+	struct folio *free_next;	/* the pool's free list */
 	uint32_t ref_log_next;
 	struct folio_ref_change ref_log[FOLIO_REF_LOG_MAX];
 };
@@ -136,6 +145,9 @@ enum pte_kind {
 	PTE_DEVICE_PRIVATE,	/* device-private memory (migrate_to_ram) */
 };
 
+/* A present PTE with folio == NULL maps the shared zero page (a read
+ * fault on anonymous memory): no folio, no reference, no mapcount, as
+ * the kernel's pte_special zero-page entries. */
 typedef struct {
 	uint8_t kind;		/* enum pte_kind */
 	bool write;
@@ -155,6 +167,16 @@ static inline bool pte_present(pte_t p)
 	return p.kind == PTE_PRESENT;
 }
 
+static inline bool pte_write(pte_t p)
+{
+	return p.kind == PTE_PRESENT && p.write;
+}
+
+static inline bool is_zero_pte(pte_t p)
+{
+	return p.kind == PTE_PRESENT && p.folio == NULL;
+}
+
 /* pte_same: every field, as the kernel compares the whole word. */
 static inline bool pte_same(pte_t a, pte_t b)
 {
@@ -166,6 +188,7 @@ static inline bool pte_same(pte_t a, pte_t b)
 struct pte_table {
 	uint32_t id;
 	spinlock_t ptl;			/* split PTE lock of this table */
+	struct pte_table *free_next;	/* the world's free list */
 	pte_t ptes[PTRS_PER_PTE];
 };
 
@@ -214,11 +237,22 @@ struct inode {
 	bool fuse;				/* fuse write path */
 	bool no_map_pages;			/* vm_ops without map_pages */
 	bool thp;				/* page cache may hold THPs */
+	uint64_t read_latency_ns;		/* until the device model */
+};
+
+/* The readahead window of an open file (struct file_ra_state): the last
+ * window submitted and how much of its tail is the async part, whose
+ * first folio carries PG_readahead. */
+struct file_ra_state {
+	pgoff_t start;
+	uint32_t size;
+	uint32_t async_size;
 };
 
 struct file {
 	struct inode *f_inode;
 	struct address_space *f_mapping;
+	struct file_ra_state f_ra;
 };
 
 #define PAGE_SIZE_BYTES 4096ull
@@ -235,6 +269,7 @@ static inline pgoff_t i_size_pages(const struct inode *inode)
 #define VM_SHARED	0x0008ul
 #define VM_MAYWRITE	0x0020ul
 #define VM_HUGEPAGE	0x20000000ul
+#define VM_NOHUGEPAGE	0x40000000ul
 
 struct vm_fault;
 typedef uint32_t vm_fault_t;

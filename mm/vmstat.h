@@ -15,7 +15,9 @@
 struct folio;
 
 enum vm_event_item {
-	PGFAULT = 0,		/* every fault, counted once at entry */
+	PGFAULT = 0,		/* every fault, counted once by the attempt
+				 * that completes it (mm_account_fault:
+				 * RETRY attempts are not counted) */
 	PGMAJFAULT,		/* faults that waited for I/O */
 	VMA_LOCK_SUCCESS,	/* handled under the per-VMA lock */
 	VMA_LOCK_ABORT,		/* vma_start_read failed: mmap_lock path */

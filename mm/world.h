@@ -7,10 +7,12 @@
 #define SIM_WORLD_H
 
 #include "engine/engine.h"
+#include "mm/mm.h"
 #include "mm/scenario.h"
 
 struct world {
 	const struct scenario *scenario;
+	struct mm_world *mm;		/* = mm_world while the run lasts */
 	struct task *tasks[TASKS_MAX];
 	uint32_t tasks_count;
 };
@@ -26,5 +28,8 @@ void mm_world_reset(void);
 
 /* Build the world of `s` in `e` (after engine_begin, before engine_run). */
 struct world *world_build(struct engine *e, const struct scenario *s);
+
+/* The VMA a scenario entry describes (also what an mmap op maps). */
+void world_vma_desc(const struct scenario_vma *v, struct vma_desc *d);
 
 #endif /* SIM_WORLD_H */

@@ -71,6 +71,24 @@ bool test_run_with(struct engine *e, struct strategy *s, uint64_t seed,
 	return strategy_end(s, &r);
 }
 
+uint32_t test_findings_count(const struct engine *e, const char *kind)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < e->findings_count; i++)
+		n += strcmp(e->findings[i].kind, kind) == 0;
+	return n;
+}
+
+const struct finding *test_finding(const struct engine *e, const char *kind,
+				   uint32_t n)
+{
+	for (uint32_t i = 0; i < e->findings_count; i++)
+		if (strcmp(e->findings[i].kind, kind) == 0 && n-- == 0)
+			return &e->findings[i];
+	return NULL;
+}
+
 const char *test_simrun_path(void)
 {
 	return SIMRUN_BUILD_DIR "/simrun";

@@ -31,6 +31,12 @@ bool test_run_with(struct engine *e, struct strategy *s, uint64_t seed,
 		   uint64_t index, void (*build)(struct engine *e, void *arg),
 		   void *arg, enum run_outcome *outcome);
 
+/* The findings of the run the engine holds: how many of `kind`, and the
+ * n-th of them (NULL when there are not that many). */
+uint32_t test_findings_count(const struct engine *e, const char *kind);
+const struct finding *test_finding(const struct engine *e, const char *kind,
+				   uint32_t n);
+
 /* Path of the built simrun binary and of the source tree. */
 const char *test_simrun_path(void);
 const char *test_source_dir(void);

@@ -19,7 +19,7 @@
 #include "tests/support.h"
 
 #define FIXTURES SIMRUN_SOURCE_DIR "/tests/cli/fixtures"
-#define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/scenarios/default.json"
+#define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/tests/cli/fixtures/sleepers.json"
 #define BUDGET FIXTURES "/budget.json"
 
 static char dir[64];
@@ -87,7 +87,7 @@ Test(run, seed_first_then_summary_and_a_recorded_campaign)
 
 	cr_assert_eq(rc, 0, "stderr: %s", err);
 	cr_expect(strncmp(out, "seed 42\n", 8) == 0, "%s", out);
-	cr_expect(strstr(out, "scenario default: timed, 1 schedule, database simrun.db\n"), "%s", out);
+	cr_expect(strstr(out, "scenario sleepers: timed, 1 schedule, database simrun.db\n"), "%s", out);
 	cr_expect(strstr(out, "campaign 1: 1 of 1 schedules run (done)\n"), "%s", out);
 	cr_expect(strstr(out, "outcomes: 1 ok\n"), "%s", out);
 	cr_expect(strstr(out, "no findings\n"), "%s", out);
@@ -124,7 +124,7 @@ Test(run, json_is_one_exact_object_with_the_seed_on_stderr)
 	/* Seeds above 2^53 are printed digit for digit. */
 	cr_expect(strncmp(out, "{\"seed\":18446744073709551615,", 29) == 0, "%s", out);
 	cJSON *j = parse_one_object(out);
-	cr_expect_str_eq(jstr(j, "scenario"), "default");
+	cr_expect_str_eq(jstr(j, "scenario"), "sleepers");
 	cr_expect_str_eq(jstr(j, "variant"), "");
 	cr_expect_str_eq(jstr(j, "strategy"), "timed");
 	cr_expect_eq(jnum(j, "schedules"), 1);

@@ -14,7 +14,7 @@
 
 #include "tests/support.h"
 
-#define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/scenarios/default.json"
+#define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/tests/cli/fixtures/sleepers.json"
 
 static const char *const commands[] = { "replay", "regress", "compare",
 					"check", "validate" };
@@ -156,7 +156,7 @@ Test(main, no_memory_for_the_engine_is_exit_3)
 	int rc = test_shf(&out, &err, "ulimit -v 49152 && %s " DEFAULT_SCENARIO " --no-db",
 			  test_simrun_path());
 	cr_expect_eq(rc, 3, "stdout: %s stderr: %s", out, err);
-	cr_expect(strstr(err, "simrun: cannot create the engine for 2 CPUs: Cannot allocate memory"),
+	cr_expect(strstr(err, "simrun: cannot create the engine and checkers for 2 CPUs: Cannot allocate memory (the stacks and arena need about "),
 		  "%s", err);
 	cr_expect(strstr(err, "check `ulimit -v`"), "%s", err);
 	free(out);

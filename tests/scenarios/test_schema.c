@@ -302,12 +302,28 @@ Test(schema, validator_rejects_what_the_schema_forbids)
 
 /* ----------------------------------------------------------- sections */
 
-/* A scenario in which every section exists once. */
+/* A scenario in which every section exists once, every operation too, and
+ * a variant patches every object section. */
 static const char base_scenario[] =
 	"{\"name\": \"keys\", \"machine\": {\"cpus\": 2},"
-	" \"tasks\": [{\"name\": \"a\", \"cpu\": 0, \"ops\": [{\"sleep\": {\"ns\": 5}}]}],"
+	" \"kernel\": {\"fault_retry\": \"drop_once\"},"
+	" \"files\": [{\"name\": \"f\", \"size\": \"8 pages\", \"cached\": \"all\"}],"
+	" \"vmas\": [{\"name\": \"map\", \"start\": 0, \"pages\": 8, \"kind\": \"file_shared\", \"file\": \"f\"},"
+	"            {\"name\": \"anon\", \"start\": 16, \"pages\": 4, \"kind\": \"anon\", \"anon_vma\": true}],"
+	" \"devices\": {\"d\": {\"kind\": \"disk\", \"preset\": \"nvme\", \"latency\": {\"model\": \"fixed\", \"ns\": \"50us\"}},"
+	"               \"z\": {\"kind\": \"zram\"}},"
+	" \"swap\": {\"device\": \"z\"},"
+	" \"tasks\": [{\"name\": \"a\", \"cpu\": 0, \"ops\": ["
+	"   {\"sleep\": {\"ns\": 5}},"
+	"   {\"fault\": {\"vma\": \"map\", \"page\": 1}},"
+	"   {\"write\": {\"file\": \"f\", \"offset_pages\": 0, \"source_vma\": \"anon\", \"source_page\": 0}},"
+	"   {\"mmap\": {\"name\": \"m2\", \"start\": 32, \"pages\": 2, \"kind\": \"anon\"}},"
+	"   {\"mprotect\": {\"vma\": \"m2\", \"write\": false}},"
+	"   {\"munmap\": {\"vma\": \"m2\"}}]}],"
 	" \"explore\": {\"strategy\": \"random\"},"
-	" \"variants\": {\"v\": {\"machine\": {\"cpus\": 1}, \"explore\": {\"schedules\": 2}}},"
+	" \"variants\": {\"v\": {\"machine\": {\"cpus\": 1}, \"explore\": {\"schedules\": 2},"
+	"   \"kernel\": {\"fault_around\": \"trylock\"}, \"swap\": {\"slots\": 8},"
+	"   \"devices\": {\"d\": {\"queue_depth\": 2}}}},"
 	" \"expect\": []}";
 
 struct section {
@@ -320,12 +336,26 @@ struct section {
 static const struct section sections[] = {
 	{ "#", "", NULL, NULL },
 	{ "machine", "machine", NULL, NULL },
+	{ "kernel", "kernel", NULL, NULL },
+	{ "file", "files[0]", NULL, NULL },
+	{ "vma", "vmas[0]", NULL, NULL },
+	{ "device", "devices.d", NULL, NULL },
+	{ "latency", "devices.d.latency", NULL, NULL },
+	{ "swap", "swap", NULL, NULL },
 	{ "task", "tasks[0]", NULL, NULL },
 	{ "op", "tasks[0].ops[0]", NULL, NULL },
 	{ "op_sleep", "tasks[0].ops[0].sleep", NULL, NULL },
+	{ "op_fault", "tasks[0].ops[1].fault", NULL, NULL },
+	{ "op_write", "tasks[0].ops[2].write", NULL, NULL },
+	{ "op_mmap", "tasks[0].ops[3].mmap", NULL, NULL },
+	{ "op_mprotect", "tasks[0].ops[4].mprotect", NULL, NULL },
+	{ "op_munmap", "tasks[0].ops[5].munmap", NULL, NULL },
 	{ "explore", "explore", NULL, NULL },
 	{ "variant", "variants.v", "v", NULL },
 	{ "machine_patch", "variants.v.machine", "v", "machine" },
+	{ "kernel_patch", "variants.v.kernel", "v", "kernel" },
+	{ "device_patch", "variants.v.devices.d", "v", "device" },
+	{ "swap_patch", "variants.v.swap", "v", "swap" },
 	{ "explore_patch", "variants.v.explore", "v", "explore" },
 };
 #define SECTIONS_COUNT (sizeof(sections) / sizeof(sections[0]))
