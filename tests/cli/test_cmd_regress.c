@@ -213,3 +213,73 @@ Test(regress, one_campaign_only)
 	free(out);
 	free(err);
 }
+
+/* The kernel model's deadlock, recorded under the Oct 2020 fuse write path,
+ * is fixed by generic_perform_write: by switching the variant, or by a
+ * changed scenario file whose variant takes the other path. */
+Test(regress, a_deadlock_is_fixed_by_the_fixed_variant)
+{
+	char *out, *err;
+	const char *scen = SIMRUN_SOURCE_DIR "/scenarios/fuse-write-deadlock.json";
+	char args[512];
+
+	snprintf(args, sizeof(args), "%s --variant fuse_multi_lock", scen);
+	record(args);
+	int rc = sh(&out, &err, "regress");
+	cr_expect_eq(rc, 0, "%s %s", out, err);
+	cr_expect(strstr(out, "\nsame     deadlock "), "%s", out);
+	free(out);
+	free(err);
+
+	rc = sh(&out, &err, "regress --variant generic_perform_write --expect-fixed");
+	cr_expect_eq(rc, 0, "%s %s", out, err);
+	cr_expect(strstr(out, "\nfixed    deadlock "), "%s", out);
+	cr_expect(strstr(out, " same, ") && strstr(out, "runs: 0 same, "), "%s", out);
+	cr_expect(strstr(out, " fixed, 0 changed, 0 diverged\n"), "%s", out);
+	free(out);
+	free(err);
+
+	/* The same fix as a changed file: the variant keeps its name and
+	 * takes the other write path. */
+	char *text = test_read_file(scen);
+	char *knob = strstr(text, "\"write_path\": \"fuse_multi_lock\"");
+	cr_assert(knob, "fuse-write-deadlock.json changed shape");
+	const char *fixed = "\"write_path\": \"generic_perform_write\"";
+	size_t head = (size_t)(knob - text), old = strlen("\"write_path\": \"fuse_multi_lock\"");
+	char *changed = malloc(strlen(text) + strlen(fixed) + 1);
+	memcpy(changed, text, head);
+	strcpy(changed + head, fixed);
+	strcat(changed, knob + old);
+	test_write_file(dir, "fixed.json", changed);
+	free(text);
+	free(changed);
+	rc = sh(&out, &err, "regress --scenario fixed.json --expect-fixed");
+	cr_expect_eq(rc, 0, "%s %s", out, err);
+	cr_expect(strstr(out, "replayed against fixed.json\n"), "%s", out);
+	cr_expect(strstr(out, "every finding is fixed\n"), "%s", out);
+	free(out);
+	free(err);
+}
+
+/* A lock-order cycle belongs to the campaign: regress says it did not
+ * judge it, and judges the deadlocks beside it. */
+Test(regress, lock_order_is_not_judged_per_run)
+{
+	char *out, *err, args[512];
+
+	snprintf(args, sizeof(args), "%s/scenarios/vma-then-mmap-inversion.json --variant broken --seed 5",
+		 SIMRUN_SOURCE_DIR);
+	record(args);
+	int rc = sh(&out, &err, "regress");
+	cr_expect_eq(rc, 0, "%s %s", out, err);
+	cr_expect(strstr(out, "\nunjudged lock_order "), "%s", out);
+	cr_expect(strstr(out, "\nsame     deadlock "), "%s", out);
+	cr_expect(strstr(out, "was not judged: a lock-order cycle belongs to the campaign"), "%s", out);
+	free(out);
+	free(err);
+	rc = sh(&out, &err, "regress --variant fixed --expect-fixed");
+	cr_expect_eq(rc, 0, "%s %s", out, err);
+	cr_expect(strstr(out, "\nfixed    deadlock "), "%s", out);
+	free(out);
+	free(err);
+}

@@ -215,3 +215,32 @@ Test(replay, runs_kept_with_keep_decisions_replay_too)
 		free(err);
 	}
 }
+
+/* The kernel model's deadlock: the fuse write path of Oct 2020 locking the
+ * folio its own source page faults on (scenarios/fuse-write-deadlock.json,
+ * whose check expects the deadlock). */
+Test(replay, a_deadlock_replays_identically_from_a_copied_database)
+{
+	record_and_copy(SIMRUN_SOURCE_DIR "/scenarios/fuse-write-deadlock.json --variant fuse_multi_lock");
+	char *id = fresh_sql("SELECT min(run_id) FROM finding WHERE kind = 'deadlock'");
+	cr_assert_str_neq(id, "", "the campaign found no deadlock");
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT trace_hash FROM run WHERE id = %s", id);
+	char *hash = fresh_sql(sql);
+	snprintf(sql, sizeof(sql), "SELECT outcome FROM run WHERE id = %s", id);
+	char *outcome = fresh_sql(sql);
+	cr_expect_str_eq(outcome, "deadlock");
+
+	char args[64], *out, *err, want[160];
+	snprintf(args, sizeof(args), "--run %s", id);
+	int rc = replay(&out, &err, args);
+	cr_expect_eq(rc, 0, "stdout: %s stderr: %s", out, err);
+	cr_expect(strstr(out, "\nfinding deadlock "), "%s", out);
+	snprintf(want, sizeof(want), "identical: trace %s, outcome deadlock", hash);
+	cr_expect(strstr(out, want), "%s not in %s", want, out);
+	free(out);
+	free(err);
+	free(id);
+	free(hash);
+	free(outcome);
+}
