@@ -141,6 +141,10 @@ Test(run, json_is_one_exact_object_with_the_seed_on_stderr)
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "database")));
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "campaign_id")));
 	cr_expect_str_eq(jstr(j, "status"), "done");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+	cr_expect_eq(jnum(m, "runs"), 1, "the checkers measured the run");
+	cr_expect(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "histograms")));
+	cr_expect(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "lock_order")));
 	cJSON_Delete(j);
 	free(out);
 	free(err);
@@ -439,6 +443,40 @@ Test(run, sigint_ends_the_campaign_recorded_as_interrupted)
 	free(status);
 	free(e);
 	free(o);
+	free(out);
+	free(err);
+}
+
+/* With the kernel model: a lock-order cycle is printed in lockdep's words,
+ * and the metrics the checkers measured reach the summary, the JSON and
+ * the database. */
+Test(run, lockdep_report_and_metrics)
+{
+	char *out, *err;
+	int rc = simrun(&out, &err, SIMRUN_SOURCE_DIR "/scenarios/vma-then-mmap-inversion.json --variant broken");
+
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_expect(strstr(out, "WARNING: possible circular locking dependency detected"), "%s", out);
+	cr_expect(strstr(out, " *** DEADLOCK ***"), "%s", out);
+	cr_expect(strstr(out, "\nmetrics over 100 runs (virtual time):\n"), "%s", out);
+	cr_expect(strstr(out, "  fault.anon.latency_ns "), "%s", out);
+	cr_expect_gt(test_sql_int(db, "SELECT count(*) FROM metric WHERE name = 'fault.anon.latency_ns'"), 0);
+	cr_expect_eq(test_sql_int(db, "SELECT sum(count) FROM metric WHERE name = 'pgfault' AND bucket IS NULL"),
+		     test_sql_int(db, "SELECT sum(count) FROM metric WHERE name = 'pgfault'"));
+	free(out);
+	free(err);
+
+	rc = simrun(&out, &err, SIMRUN_SOURCE_DIR "/scenarios/vma-then-mmap-inversion.json --variant broken --json --no-db");
+	cJSON *j = parse_one_object(out);
+	const cJSON *cy = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "lock_order"), 0);
+	cr_assert(cy, "%s", out);
+	cr_expect(strstr(jstr(cy, "report"), "possible circular locking dependency"));
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metrics"), "histograms");
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(h, "fault.anon.latency_ns");
+	cr_assert(f, "%s", out);
+	cr_expect_leq(jnum(f, "p50"), jnum(f, "p99"));
+	cr_expect_leq(jnum(f, "p99"), jnum(f, "max"));
+	cJSON_Delete(j);
 	free(out);
 	free(err);
 }
