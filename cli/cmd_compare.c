@@ -54,7 +54,7 @@ static void compare_usage(FILE *f)
 
 struct table {
 	int rows, cols;
-	char cell[COMPARE_ROWS_MAX][COMPARE_COLS_MAX + 1][48];
+	char cell[COMPARE_ROWS_MAX][COMPARE_COLS_MAX + 1][SCENARIO_NAME_MAX + 8];
 };
 
 static int table_row(struct table *t, const char *label)

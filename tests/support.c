@@ -129,8 +129,19 @@ int test_sh(const char *cmd, char **out, char **err)
 	free(full);
 	if (out)
 		*out = slurp(outp);
+	/* A sanitizer report from the command (a sanitized simrun) would
+	 * stay in its captured stderr: pass it on, where .ci/run looks for
+	 * it, and fail the test. */
+	char *e = slurp(errp);
+	if (strstr(e, "ERROR: AddressSanitizer") ||
+	    strstr(e, "ERROR: LeakSanitizer") || strstr(e, "runtime error:")) {
+		fprintf(stderr, "%s", e);
+		cr_expect_fail("sanitizer report from: %s", cmd);
+	}
 	if (err)
-		*err = slurp(errp);
+		*err = e;
+	else
+		free(e);
 	unlink(outp);
 	unlink(errp);
 	if (st == -1)

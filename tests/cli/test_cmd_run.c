@@ -431,6 +431,7 @@ Test(run, sigint_ends_the_campaign_recorded_as_interrupted)
 	char *e = test_read_file(path);
 	cr_expect(strstr(e, "simrun: interrupted by SIGINT after "), "%s", e);
 	cr_expect(strstr(e, "the campaign is recorded as interrupted"), "%s", e);
+	cr_expect(strstr(e, "Sanitizer") == NULL && strstr(e, "runtime error:") == NULL, "%s", e);
 	snprintf(path, sizeof(path), "%s/out.txt", dir);
 	char *o = test_read_file(path);
 	cr_expect(strstr(o, "schedules run (interrupted)\n"), "%s", o);

@@ -144,6 +144,7 @@ Test(database, locked_mid_campaign_is_exit_2_and_keeps_every_committed_run)
 	snprintf(path, sizeof(path), "%s/err.txt", dir);
 	char *err = test_read_file(path);
 	cr_expect(strstr(err, "simrun: simrun.db: database is locked by another process"), "%s", err);
+	cr_expect(strstr(err, "Sanitizer") == NULL && strstr(err, "runtime error:") == NULL, "%s", err);
 	snprintf(path, sizeof(path), "%s/out.txt", dir);
 	char *out = test_read_file(path);
 	cr_expect(strstr(out, "of 100000000 schedules run"), "%s", out);
