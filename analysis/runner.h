@@ -48,10 +48,6 @@ struct runner_kind {
 	uint64_t first_idx;
 };
 
-/* Finding kinds one campaign tells apart: the checkers' kinds (about 15,
- * see the loader's list) and one pseudo-kind per outcome. */
-#define RUNNER_KINDS_MAX 32
-
 /* What a campaign is asked to do. */
 struct runner_params {
 	const struct scenario *sc;

@@ -44,8 +44,8 @@ struct opt_spec {
 /* The parser's result: for each spec, the value given (the last one when
  * repeated) or NULL; flags get "" when present. */
 struct opt_values {
-	const char *value[24];
-	const char *positional[64];
+	const char *value[CLI_OPTIONS_MAX];
+	const char *positional[CLI_ARGS_MAX];
 	int positional_count;
 };
 

@@ -19,9 +19,6 @@
  * median that one unlucky seed cannot move far, at a cost that small
  * scenarios pay in seconds. */
 #define CHECK_TABLE_SEEDS 20
-/* Scenario files one check takes (files named, plus those found in
- * directories). */
-#define CHECK_FILES_MAX 1024
 
 static const struct opt_spec check_specs[] = {
 	{ "--seed", "N" },
@@ -64,7 +61,7 @@ static void check_usage(FILE *f)
 }
 
 struct check_files {
-	char *path[CHECK_FILES_MAX];
+	char *path[CLI_CHECK_FILES_MAX];
 	int count;
 };
 
@@ -81,8 +78,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 static bool add_file(struct check_files *f, const char *path)
 {
-	if (f->count >= CHECK_FILES_MAX) {
-		cli_error("check", "more than %d scenario files", CHECK_FILES_MAX);
+	if (f->count >= CLI_CHECK_FILES_MAX) {
+		cli_error("check", "more than %d scenario files", CLI_CHECK_FILES_MAX);
 		return false;
 	}
 	f->path[f->count] = strdup(path);

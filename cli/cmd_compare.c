@@ -48,13 +48,10 @@ static void compare_usage(FILE *f)
 }
 
 #define COMPARE_COLS_MAX (SCENARIO_VARIANTS_MAX + 1)
-/* Rows: the header, campaign, schedules, five outcomes, a few finding
- * kinds, and p50 and p99 of each of the 15 time histograms. */
-#define COMPARE_ROWS_MAX 64
 
 struct table {
 	int rows, cols;
-	char cell[COMPARE_ROWS_MAX][COMPARE_COLS_MAX + 1][SCENARIO_NAME_MAX + 8];
+	char cell[CLI_COMPARE_ROWS_MAX][COMPARE_COLS_MAX + 1][SCENARIO_NAME_MAX + 8];
 };
 
 static int table_row(struct table *t, const char *label)
@@ -62,7 +59,7 @@ static int table_row(struct table *t, const char *label)
 	for (int r = 0; r < t->rows; r++)
 		if (strcmp(t->cell[r][0], label) == 0)
 			return r;
-	if (t->rows >= COMPARE_ROWS_MAX)
+	if (t->rows >= CLI_COMPARE_ROWS_MAX)
 		return -1;
 	int r = t->rows++;
 	snprintf(t->cell[r][0], sizeof(t->cell[r][0]), "%s", label);

@@ -116,6 +116,29 @@
  * finding of every run is in the database regardless. */
 #define RUNNER_GROUPS_MAX 256u
 
+/* Finding kinds one campaign tells apart (analysis/runner.c): the
+ * checkers' and the model's kinds (about 15, the loader's list) and one
+ * pseudo-kind per run outcome. */
+#define RUNNER_KINDS_MAX 32u
+
+/* The command line (cli/).  Options one command accepts, and arguments
+ * besides them: `simrun check` takes the most, files and directories; 64
+ * is more than a shell line of scenario paths, and a directory stands for
+ * any number. */
+#define CLI_OPTIONS_MAX 24
+#define CLI_ARGS_MAX 64
+/* Scenario files one `simrun check` takes, named or found in directories:
+ * ten times the scenarios a project ships, with room for a user's own. */
+#define CLI_CHECK_FILES_MAX 1024
+/* Rows of `simrun compare`'s table: a header, the campaign, schedules,
+ * five outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
+ * each of the 15 time histograms of the metrics, and the first finding. */
+#define CLI_COMPARE_ROWS_MAX 96
+/* Runs `simrun regress` lists one by one when their verdict is not the one
+ * wanted; the per-signature table counts every run.  A thousand changed
+ * runs are one change seen many ways. */
+#define CLI_REGRESS_LISTED_MAX 1000u
+
 /* Schedules one campaign may be asked for: the loader's ceiling for
  * explore.schedules, and the command line's.  At a few microseconds per
  * schedule of a small scenario, 10^8 is hours; beyond that a campaign should
@@ -176,6 +199,8 @@ static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
 	      "a batch holds a long run's decision log");
 static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
 	      "one run's findings fit a campaign's summary");
+static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 5 + RUNNER_KINDS_MAX + 2 * 15 + 1,
+	      "compare's table has a row for everything it can show");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
 static_assert(CHECKERS_MAX >= 8, "the registry holds today's checkers and the ones to come");

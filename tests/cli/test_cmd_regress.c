@@ -98,7 +98,9 @@ Test(regress, the_fixing_variant_reports_fixed)
 	cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "runs"), "fixed")->valuedouble, 5);
 	cJSON *sig = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "signatures"), 0);
 	cr_expect_str_eq(cJSON_GetObjectItem(sig, "verdict")->valuestring, "fixed");
-	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "replays")), 5);
+	cr_expect_eq(cJSON_GetObjectItem(j, "runs_replayed")->valuedouble, 5);
+	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "runs_listed")), 0,
+		     "every run has the verdict wanted");
 	cr_expect_str_eq(cJSON_GetObjectItem(j, "variant")->valuestring, "roomy");
 	cJSON_Delete(j);
 	free(out);
