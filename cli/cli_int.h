@@ -103,11 +103,14 @@ void campaign_opts_apply(const struct campaign_opts *o,
 
 /* ------------------------------------------------------- interrupts */
 
-/* The signal (SIGINT, SIGTERM) that asked simrun to stop, or 0.  The first
+/* The signal (SIGINT, SIGTERM, SIGPIPE) that asked simrun to stop, or 0.  The first
  * one lets the schedule in progress finish and the campaign be recorded as
  * interrupted; a second one ends simrun at once. */
 extern volatile sig_atomic_t cli_interrupted;
+/* SIGINT and SIGTERM as said; SIGPIPE (the reader of stdout went away)
+ * the same way, without ending simrun on the next one. */
 void cli_catch_interrupts(void);
+const char *cli_signal_name(int sig);
 
 /* ---------------------------------------------------------- progress */
 

@@ -144,7 +144,7 @@ static void print_search(const struct runner_params *p,
 static void print_summary(const char *path, const struct runner_params *p,
 			  const struct runner_result *res, const char *db)
 {
-	char cmd[1024];
+	char cmd[8192];
 
 	if (res->campaign_id)
 		printf("campaign %" PRId64 ": %" PRIu64 " of %" PRIu64
@@ -426,7 +426,7 @@ int cmd_run(int argc, char **argv)
 	case RUNNER_STOPPED:
 		cli_error(NULL, "interrupted by %s after %" PRIu64 " of %" PRIu64
 			  " schedules%s",
-			  cli_interrupted == SIGTERM ? "SIGTERM" : "SIGINT",
+			  cli_signal_name(cli_interrupted),
 			  res->schedules_run, p.schedules,
 			  o.db ? "; the campaign is recorded as interrupted" : "");
 		break;

@@ -90,6 +90,8 @@ void cli_reproduce_command(char *buf, size_t len, const char *db,
 {
 	const struct strategy_params *sp = &p->strategy;
 
+	SIM_ASSERT(g->runs >= 1);
+	SIM_ASSERT(g->first_idx < res->schedules_run);
 	buf[0] = '\0';
 	if (db && g->first_run_id > 0) {
 		append(buf, len, "simrun replay --db ");
@@ -185,6 +187,9 @@ bool cli_store_close(const char *command, struct store *s)
 
 int cli_campaign_exit(const struct runner_result *res)
 {
+	SIM_ASSERT(res->rc <= RUNNER_ERR_STORE);
+	if (res->rc == RUNNER_STOPPED)
+		SIM_ASSERT(res->status == STORE_INTERRUPTED);
 	switch (res->rc) {
 	case RUNNER_OK:
 		break;

@@ -35,6 +35,25 @@ void cli_catch_interrupts(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A reader that went away (`simrun ... --trace | head`): stop as for
+	 * an interrupt, so the campaign is still recorded.  Writes fail with
+	 * EPIPE meanwhile, so the handler stays. */
+	sa.sa_flags = 0;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+const char *cli_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGPIPE:
+		return "SIGPIPE (the output was closed)";
+	default:
+		return "a signal";
+	}
 }
 
 bool progress_wanted(void)

@@ -481,3 +481,25 @@ Test(run, lockdep_report_and_metrics)
 	free(out);
 	free(err);
 }
+
+Test(run, a_closed_output_ends_the_campaign_recorded_as_interrupted)
+{
+	char *out, *err;
+	/* `| head -2`: the reader goes away while the trace is written. */
+	int rc = test_shf(&out, &err,
+			  "cd %s && { %s " DEFAULT_SCENARIO " --strategy random --schedules 100000000 --trace; echo $? >rc.txt; } | head -2",
+			  dir, test_simrun_path());
+	cr_assert_eq(rc, 0);
+	cr_expect(strncmp(out, "seed 42\n", 8) == 0, "%s", out);
+	cr_expect(strstr(err, "simrun: interrupted by SIGPIPE (the output was closed) after "), "%s", err);
+	char path[160];
+	snprintf(path, sizeof(path), "%s/rc.txt", dir);
+	char *code = test_read_file(path);
+	cr_expect_str_eq(code, "141\n", "128 + SIGPIPE");
+	char *status = test_sql_text(db, "SELECT status FROM campaign");
+	cr_expect_str_eq(status, "interrupted");
+	free(status);
+	free(code);
+	free(out);
+	free(err);
+}
