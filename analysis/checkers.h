@@ -19,6 +19,15 @@
  *   livelock           the run's step or time budget ran out, or one fault
  *                      retried more than the bound (livelock.c)
  *   exit_holding_lock  a task ended holding locks (invariants.c)
+ *   leak               a folio's refcount or mapcount above what holds it
+ *                      (page cache, swap cache, PTEs, PMDs, tasks), at
+ *                      the end of a run; signature: the folio's kind and
+ *                      the functions that took the references nobody put
+ *                      (leak.c)
+ *   refcount_underflow below what holds it, at the end of a run or when
+ *                      the folio is freed; signature: the folio's kind
+ *                      and the functions that put references they did not
+ *                      hold (leak.c)
  * The model's own findings (unlock_not_held, sleep_in_atomic,
  * assert_locked) and the engine's model_assert reach the same per-run
  * table (engine->findings) untouched.
