@@ -20,6 +20,7 @@ static const struct checker_ops *const registry[] = {
 	&livelock_checker,
 	&invariants_checker,
 	&leak_checker,
+	&stale_checker,
 	&metrics_checker,
 };
 

@@ -28,6 +28,10 @@
  *                      the folio is freed; signature: the folio's kind
  *                      and the functions that put references they did not
  *                      hold (leak.c)
+ *   stale_pte          a PTE or PMD maps a folio that was freed, left the
+ *                      page cache, or lies past EOF; signature: PTE or
+ *                      PMD, how it is stale, the folio's kind, the
+ *                      function that installed it (stale.c)
  * The model's own findings (unlock_not_held, sleep_in_atomic,
  * assert_locked) and the engine's model_assert reach the same per-run
  * table (engine->findings) untouched.

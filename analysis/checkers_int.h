@@ -66,6 +66,7 @@ extern const struct checker_ops hung_task_checker;
 extern const struct checker_ops livelock_checker;
 extern const struct checker_ops invariants_checker;
 extern const struct checker_ops leak_checker;
+extern const struct checker_ops stale_checker;
 extern const struct checker_ops metrics_checker;
 
 struct checkers {
