@@ -33,8 +33,10 @@
  *                      PMD, how it is stale, the folio's kind, the
  *                      function that installed it (stale.c)
  * The model's own findings (unlock_not_held, sleep_in_atomic,
- * assert_locked) and the engine's model_assert reach the same per-run
- * table (engine->findings) untouched.
+ * assert_locked; refcount_underflow when a put takes a folio below zero
+ * or frees one still mapped, cached or locked, page_alloc.c) and the
+ * engine's model_assert reach the same per-run table (engine->findings)
+ * untouched.
  *
  * Not the store, and not the loop over schedules.
  */
