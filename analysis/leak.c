@@ -80,6 +80,8 @@ static bool page_cache_slot_holds(const struct folio *f)
 {
 	const struct mm_world *w = mm_world;
 
+	SIM_ASSERT(w->files_count <= FILES_MAX);
+	SIM_ASSERT(f->index < FILE_PAGES_MAX || folio_test(f, PG_anon));
 	if (folio_test(f, PG_anon))
 		return false;
 	for (uint32_t i = 0; i < w->files_count; i++) {
@@ -221,6 +223,11 @@ static void report(struct leak_state *st, struct folio *f,
 	const char *kind = k->underflow ? "refcount_underflow" : "leak";
 	uint32_t sites = blame_sites(st, f, k->underflow);
 
+	SIM_ASSERT(k->ref_off || k->map_off);
+	if (k->underflow)
+		SIM_ASSERT(f->refcount < k->refcount ||
+			   f->mapcount < k->x.mapcount);
+
 	uint64_t sig = sim_signature(kind);
 	sig = sim_signature_mix(sig, "|");
 	sig = sim_signature_mix(sig, folio_kind_name(f));
@@ -286,7 +293,9 @@ static void check_folio(struct leak_state *st, struct folio *f,
 {
 	struct leak_counts k = { 0 };
 
+	SIM_ASSERT(!f->freed);
 	mm_folio_expected_refs(f, &k.x);
+	SIM_ASSERT(k.x.mapcount == k.x.pte_maps + k.x.pmd_maps);
 	k.refcount = k.x.refcount;
 	if (when == LEAK_AT_FREE) {
 		SIM_ASSERT(f->refcount == 0);

@@ -90,6 +90,9 @@ static bool entry_file_page(const struct stale_entry *s, pgoff_t *last)
 {
 	if (!s->vma || !s->vma->vm_file)
 		return false;
+	SIM_ASSERT(s->address >= s->vma->vm_start);
+	if (s->pmd)
+		SIM_ASSERT(s->address % HPAGE_PMD_NR == 0);
 	*last = s->vma->vm_pgoff + (s->address - s->vma->vm_start) +
 		(s->pmd ? HPAGE_PMD_NR - 1 : 0);
 	return true;
@@ -109,6 +112,10 @@ static void report(struct stale_state *st, const struct stale_entry *s,
 		s->vma && s->vma->vm_file ? s->vma->vm_file->f_inode : NULL;
 	pgoff_t last = 0;
 	bool in_file = entry_file_page(s, &last);
+
+	SIM_ASSERT(freed || left || past);
+	if (past)
+		SIM_ASSERT(in_file);
 
 	uint64_t sig = sim_signature("stale_pte|");
 	sig = sim_signature_mix(sig, level);
@@ -213,6 +220,7 @@ static void walk(struct stale_state *st, const struct folio *only,
 {
 	const struct mm_struct *mm = mm_world->mm;
 
+	SIM_ASSERT(when == STALE_AT_RUN_END || only != NULL);
 	for (uint32_t p = 0; mm && p < PMDS_MAX; p++) {
 		const pmd_t *pmd = &mm->pmd[p];
 		uint64_t base = (uint64_t)p * PTRS_PER_PTE;

@@ -18,6 +18,10 @@
  *    reference the task did not hold, silent with `fixed`;
  *  - another leak of the same THP (a reference taken elsewhere and never
  *    put) gets another signature;
+ *  - a folio freed while a page cache slot still holds it (a test-only
+ *    removal that clears folio->mapping and drops the cache's reference
+ *    but leaves i_pages) is a refcount_underflow when it is freed; the
+ *    proper removal is silent;
  *  - the checkers change nothing in the runs: the same trace hashes with
  *    and without them.
  */
@@ -385,6 +389,84 @@ Test(leak, another_leak_of_the_same_folio_gets_another_signature)
 	/* Its twin puts the reference back: silent. */
 	cr_assert_eq(mt_run(e, sc, add_balanced, STRATEGY_TIMED, 1), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
+	scenario_free(sc);
+	teardown(e);
+}
+
+/* ------------------------------------- freed while the cache holds it */
+
+static const char *const cached_json =
+	"{ \"name\": \"cached\", \"machine\": { \"cpus\": 1 },"
+	"  \"files\": [ { \"name\": \"f\", \"size\": \"16 pages\", \"cached\": \"all\" } ],"
+	"  \"tasks\": [ { \"name\": \"S\", \"ops\": [ { \"sleep\": { \"ns\": 1000 } } ] } ] }";
+
+/* Delete page 5 from the page cache; the broken removal forgets to clear
+ * the i_pages slot, as a __filemap_remove_folio that skipped the xarray
+ * store would. */
+static void remove_page_5(bool clear_slot)
+{
+	struct address_space *m = mt_file(0)->f_mapping;
+	struct folio *f = filemap_get_folio(m, 5);
+
+	cr_assert_not_null(f);
+	folio_lock(f);
+	if (clear_slot) {
+		filemap_remove_folio(f);
+	} else {
+		f->mapping = NULL;
+		folio_put_refs(f, 1);
+	}
+	folio_unlock(f);
+	folio_put(f);
+}
+
+static void forgets_the_slot(void *arg)
+{
+	(void)arg;
+	remove_page_5(false);
+}
+
+static void clears_the_slot(void *arg)
+{
+	(void)arg;
+	remove_page_5(true);
+}
+
+static void add_forgetful(struct engine *e)
+{
+	mm_task_create(e, "R", 0, forgets_the_slot, NULL);
+}
+
+static void add_proper(struct engine *e)
+{
+	mm_task_create(e, "R", 0, clears_the_slot, NULL);
+}
+
+Test(leak, a_folio_freed_while_the_page_cache_holds_it)
+{
+	struct engine *e = setup(1);
+	struct scenario *sc = mt_load(cached_json, NULL);
+
+	cr_assert_eq(mt_run(e, sc, add_forgetful, STRATEGY_TIMED, 1), RUN_OK);
+	cr_assert_eq(e->findings_count, 1);
+	const struct finding *f = test_finding(e, "refcount_underflow", 0);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->task, mt_task(e, "R")->id, "found when R freed it");
+	cr_assert(strstr(f->summary,
+			 " (small file, index 5, mapping NULL) freed while still held: "
+			 "refcount 0, expected 1;") != NULL,
+		  "%s", f->summary);
+	cJSON *d = cJSON_Parse(f->detail);
+	cr_assert_not_null(d, "%s", f->detail);
+	cr_assert_str_eq(jstr(d, "check"), "folio_freed");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "holders"),
+						   "page_cache_slot")));
+	cJSON_Delete(d);
+	engine_end(e);
+
+	cr_assert_eq(mt_run(e, sc, add_proper, STRATEGY_TIMED, 1), RUN_OK);
+	cr_assert_eq(e->findings_count, 0);
+	cr_assert_null(mt_cached(0, 5));
 	scenario_free(sc);
 	teardown(e);
 }

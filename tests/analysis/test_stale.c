@@ -9,8 +9,9 @@
  *    `nolock_norecheck` leaves a PTE to a folio that left the page cache
  *    and lies past EOF in some, reported with the page, the folio, i_size
  *    and the function that installed the PTE, one signature for all of
- *    them; `trylock` and `private_nolock` never do, and no run of any of
- *    the three leaks (the stale PTE holds a reference of its own);
+ *    them; `trylock` and `private_nolock` never do, although their
+ *    re-checks meet the truncate, and no run of any of the three leaks
+ *    (the stale PTE holds a reference of its own);
  *  - a folio freed while a PTE still points at it (a test-only zap that
  *    drops the PTE's mapcount and reference but forgets the entry) is
  *    reported when it is freed, as stale_pte "freed" and as a
@@ -121,6 +122,7 @@ struct stale_tally {
 	bool sigs_differ;
 	uint64_t first_hash;
 	bool hashes_differ;
+	uint64_t rechecks_failed;	/* fault-around caught the truncate */
 	char summary[FINDING_SUMMARY_MAX];
 	char detail[FINDING_DETAIL_MAX];
 };
@@ -133,6 +135,7 @@ static struct stale_tally stale_runs(const char *knob)
 
 	snprintf(json, sizeof(json), around_json, knob);
 	struct scenario *sc = mt_load(json, NULL);
+	sim_marks_reset();
 	for (uint64_t seed = 1; seed <= SEEDS; seed++) {
 		enum run_outcome o =
 			mt_run(e, sc, add_remover, STRATEGY_RANDOM, seed);
@@ -156,6 +159,9 @@ static struct stale_tally stale_runs(const char *knob)
 		}
 		engine_end(e);
 	}
+	t.rechecks_failed =
+		sim_mark_hits("next_uptodate_folio: re-check failed") +
+		sim_mark_hits("filemap_map_folio_range: nolock re-check failed");
 	scenario_free(sc);
 	teardown(e);
 	return t;
@@ -208,10 +214,12 @@ Test(stale_pte, trylock_and_rechecking_nolock_never_do)
 	struct stale_tally t = stale_runs("trylock");
 	cr_assert_eq(t.stale, 0, "%s", t.summary);
 	cr_assert_eq(t.others, 0);
+	cr_assert_gt(t.rechecks_failed, 0, "the re-checks met the truncate");
 
 	t = stale_runs("private_nolock");
 	cr_assert_eq(t.stale, 0, "%s", t.summary);
 	cr_assert_eq(t.others, 0);
+	cr_assert_gt(t.rechecks_failed, 0, "the re-checks met the truncate");
 }
 
 /* ------------------------------------------- freed under a live PTE */
