@@ -28,6 +28,7 @@ static const struct lock_class classes[LOCK_CLASSES_COUNT] = {
 	[LC_LRU_LOCK] = { LC_LRU_LOCK, "lru_lock", LOCK_KIND_SPIN },
 };
 
+static enum rwsem_policy rwsem_policy = RWSEM_FAIR;
 static struct lock_hooks hooks[LOCK_HOOKS_MAX];
 static uint32_t hooks_count;
 static uint32_t next_obj_id = 1;
@@ -382,6 +383,17 @@ void spin_unlock_at(spinlock_t *l, const char *where)
 
 /* --------------------------------------------------------- rw_semaphore */
 
+void rwsem_policy_set(enum rwsem_policy policy)
+{
+	SIM_ASSERT(policy == RWSEM_FAIR || policy == RWSEM_READER_PREFERRING);
+	rwsem_policy = policy;
+}
+
+enum rwsem_policy rwsem_policy_get(void)
+{
+	return rwsem_policy;
+}
+
 void init_rwsem(struct rw_semaphore *sem, enum lock_class_id cls,
 		uint32_t owner_obj)
 {
@@ -499,6 +511,12 @@ void down_read_at(struct rw_semaphore *sem, const char *where)
 		rwsem_acquired(sem, LOCK_READ, where, false);
 		return;
 	}
+	if (rwsem_policy == RWSEM_READER_PREFERRING && !sem->writer) {
+		SIM_MARK("down_read: reader-preferring policy passed queued writers");
+		sem->readers++;
+		rwsem_acquired(sem, LOCK_READ, where, false);
+		return;
+	}
 	/* Reader optimistic stealing: only when nobody holds it at all (the
 	 * kernel declines when the lock is likely reader-owned, so a stream
 	 * of readers cannot starve a queued writer). */
@@ -528,7 +546,9 @@ bool down_read_trylock_at(struct rw_semaphore *sem, const char *where)
 	SIM_ASSERT(sim_current() != NULL);
 	sim_cost(COST_LOCK_NS);
 	sim_yield(TRACE_TRYLOCK, sem->c.id);
-	if (sem->writer || sem->waiters || sem->handoff)
+	if (sem->writer)
+		return false;
+	if (rwsem_policy == RWSEM_FAIR && (sem->waiters || sem->handoff))
 		return false;
 	sem->readers++;
 	rwsem_acquired(sem, LOCK_READ, where, true);

@@ -270,6 +270,21 @@ struct rw_semaphore {
 /* MAX_READERS_WAKEUP in kernel/locking/rwsem.c. */
 #define RWSEM_READERS_WAKEUP_MAX 256
 
+/*
+ * The rw_semaphore's reader rule for the whole world.  RWSEM_FAIR is the
+ * kernel's.  RWSEM_READER_PREFERRING is a counterfactual, not any kernel:
+ * a reader takes the lock whenever no writer holds it, ignoring queued
+ * writers and the handoff flag, so scenarios can show which deadlocks exist
+ * only because one queued writer blocks every later reader (KERNEL.md 11,
+ * pattern 4).  Writers starve under it; that is its point.
+ */
+enum rwsem_policy {
+	RWSEM_FAIR = 0,
+	RWSEM_READER_PREFERRING,
+};
+void rwsem_policy_set(enum rwsem_policy policy);
+enum rwsem_policy rwsem_policy_get(void);
+
 void init_rwsem(struct rw_semaphore *sem, enum lock_class_id cls,
 		uint32_t owner_obj);
 void down_read_at(struct rw_semaphore *sem, const char *where);

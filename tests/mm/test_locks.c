@@ -127,6 +127,32 @@ Test(rwsem, reader_blocked_behind_queued_writer)
 	test_engine_done(e);
 }
 
+static void build_queued_writer_reader_preferring(struct engine *e, void *arg)
+{
+	build_queued_writer(e, arg);
+	rwsem_policy_set(RWSEM_READER_PREFERRING);
+}
+
+Test(rwsem, reader_preferring_policy_lets_readers_pass_a_queued_writer)
+{
+	struct engine *e = test_engine(3);
+	rec_start();
+	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1,
+			      build_queued_writer_reader_preferring, NULL),
+		     RUN_OK);
+	cr_assert_not(r2_blocked_while_r1_held,
+		      "without the queued-writer rule R2 joins R1");
+	cr_assert_eq(pos("R1", sem), 0);
+	cr_assert_eq(pos("R2", sem), 1);
+	cr_assert_eq(pos("W", sem), 2);
+	engine_end(e);
+	/* A new world is fair again. */
+	mm_world_reset();
+	cr_assert_eq(rwsem_policy_get(), RWSEM_FAIR);
+	lock_hooks_unsubscribe(order);
+	test_engine_done(e);
+}
+
 /* ---------------------------- a wakeup grants every queued reader (5.3+) */
 
 static void w1_fn(void *a)
