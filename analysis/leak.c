@@ -138,8 +138,10 @@ static uint32_t blame_sites(struct leak_state *st, const struct folio *f,
 	return distinct;
 }
 
+/* `step_key` names what the step of the latest one is: when the put
+ * happened, or when the task returned holding the reference. */
 static void json_blame(struct jw *w, const char *key, const char *count_key,
-		       const struct folio_blame *b)
+		       const char *step_key, const struct folio_blame *b)
 {
 	if (b->count == 0)
 		return;
@@ -156,7 +158,7 @@ static void json_blame(struct jw *w, const char *key, const char *count_key,
 		jw_str(w, "task", task);
 		jw_u64(w, "task_id", b->last_task);
 	}
-	jw_u64(w, "step", b->last_step);
+	jw_u64(w, step_key, b->last_step);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
@@ -187,7 +189,9 @@ static void json_exited_refs(struct jw *w, const struct folio *f)
 		jw_arr_end(w);
 }
 
-/* "; reference taken in next_uptodate_folio never put (F/0, step 57)" */
+/* "; reference taken in next_uptodate_folio never put: F/0 returned
+ * holding it (step 57)"; "; map_release put a reference it did not hold
+ * (F/0, step 60)" */
 static void text_blame(struct strbuf *b, const struct folio *f,
 		       const struct leak_counts *k, uint32_t sites,
 		       const char *const *site)
@@ -200,20 +204,26 @@ static void text_blame(struct strbuf *b, const struct folio *f,
 		strbuf_puts(b, "; no task left a reference behind or put one it did not hold");
 		return;
 	}
-	if (k->underflow) {
-		strbuf_printf(b, "; %s put a reference it did not hold",
-			      bl->last_where);
-	} else if (bl->count) {
-		strbuf_printf(b, "; reference taken in %s never put",
-			      bl->last_where);
-	} else {
+	if (!k->underflow && bl->count == 0) {
 		/* Only exited tasks' leftovers. */
 		strbuf_printf(b, "; reference taken in %s still held by an exited task",
 			      site[0]);
 		return;
 	}
-	if (task)
+	if (k->underflow)
+		strbuf_printf(b, "; %s put a reference it did not hold",
+			      bl->last_where);
+	else
+		strbuf_printf(b, "; reference taken in %s never put",
+			      bl->last_where);
+	if (!task)
+		return;
+	if (k->underflow)
 		strbuf_printf(b, " (%s/%u, step %llu)", task, bl->last_task,
+			      (unsigned long long)bl->last_step);
+	else
+		strbuf_printf(b, ": %s/%u returned holding it (step %llu)",
+			      task, bl->last_task,
 			      (unsigned long long)bl->last_step);
 }
 
@@ -280,9 +290,10 @@ static void report(struct leak_state *st, struct folio *f,
 	for (uint32_t i = 0; i < sites; i++)
 		jw_str(&w, NULL, st->sites[i]);
 	jw_arr_end(&w);
-	json_blame(&w, "orphaned", "references", &f->orphaned);
+	json_blame(&w, "orphaned", "references", "returned_at_step",
+		   &f->orphaned);
 	json_exited_refs(&w, f);
-	json_blame(&w, "unowned_puts", "puts", &f->unowned_puts);
+	json_blame(&w, "unowned_puts", "puts", "step", &f->unowned_puts);
 	json_ref_log(&w, f);
 	jw_finish(&w);
 	sim_report(kind, sig, st->detail, "%s", st->summary);

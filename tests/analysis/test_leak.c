@@ -191,7 +191,8 @@ Test(leak, the_details_give_the_folio_the_counts_and_the_last_changers)
 		  inverted.first_summary);
 	cr_assert(strstr(inverted.first_summary,
 			 " (THP file, f index 0): refcount 513, expected 512; "
-			 "reference taken in next_uptodate_folio never put (F/0, step ") != NULL,
+			 "reference taken in next_uptodate_folio never put: "
+			 "F/0 returned holding it (step ") != NULL,
 		  "%s", inverted.first_summary);
 
 	cJSON *d = cJSON_Parse(inverted.first_detail);
