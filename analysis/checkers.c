@@ -2,8 +2,8 @@
  * checkers.c: the registry of checkers and the one subscription to each
  * hook table that dispatches to them.  One subscription, not one per
  * checker: the hook tables are small (HOOK_SUBSCRIBERS_MAX,
- * LOCK_HOOKS_MAX, VMSTAT_HOOKS_MAX), and a checker added later (leaks,
- * stale PTEs) should cost a line in the registry, not a hook slot.  Not
+ * LOCK_HOOKS_MAX, VMSTAT_HOOKS_MAX), and a checker added later should
+ * cost a line in the registry, not a hook slot.  Not
  * the checks themselves: one file each.
  */
 #include <stdlib.h>
@@ -19,6 +19,8 @@ static const struct checker_ops *const registry[] = {
 	&hung_task_checker,
 	&livelock_checker,
 	&invariants_checker,
+	&leak_checker,
+	&stale_checker,
 	&metrics_checker,
 };
 

@@ -19,9 +19,24 @@
  *   livelock           the run's step or time budget ran out, or one fault
  *                      retried more than the bound (livelock.c)
  *   exit_holding_lock  a task ended holding locks (invariants.c)
+ *   leak               a folio's refcount or mapcount above what holds it
+ *                      (page cache, swap cache, PTEs, PMDs, tasks), at
+ *                      the end of a run; signature: the folio's kind and
+ *                      the functions that took the references nobody put
+ *                      (leak.c)
+ *   refcount_underflow below what holds it, at the end of a run or when
+ *                      the folio is freed; signature: the folio's kind
+ *                      and the functions that put references they did not
+ *                      hold (leak.c)
+ *   stale_pte          a PTE or PMD maps a folio that was freed, left the
+ *                      page cache, or lies past EOF; signature: PTE or
+ *                      PMD, how it is stale, the folio's kind, the
+ *                      function that installed it (stale.c)
  * The model's own findings (unlock_not_held, sleep_in_atomic,
- * assert_locked) and the engine's model_assert reach the same per-run
- * table (engine->findings) untouched.
+ * assert_locked; refcount_underflow when a put takes a folio below zero
+ * or frees one still mapped, cached or locked, page_alloc.c) and the
+ * engine's model_assert reach the same per-run table (engine->findings)
+ * untouched.
  *
  * Not the store, and not the loop over schedules.
  */

@@ -1,7 +1,8 @@
 /*
  * checkers_int.h: private to analysis/: the checker interface behind
  * checkers.h, the registry, and what several checkers share (the wait-for
- * edges of a blocked task, names for lock operations, JSON for held locks).
+ * edges of a blocked task, names for lock operations, JSON for held locks,
+ * the description of a folio and its reference log).
  */
 #ifndef SIM_CHECKERS_INT_H
 #define SIM_CHECKERS_INT_H
@@ -11,14 +12,15 @@
 #include "analysis/strbuf.h"
 #include "engine/waitq.h"
 #include "mm/locks.h"
+#include "mm/mm.h"
 #include "mm/vmstat.h"
 
 /*
  * One checker: its state (state_bytes, zeroed and kept for the campaign)
  * and what it does at each hook.  Any callback may be NULL.  Callbacks get
  * the checkers object (settings, engine, schedule index) and their state.
- * A new checker (leaks, stale PTEs) is a file defining one of these and a
- * line in the registry in checkers.c.
+ * A new checker is a file defining one of these and a line in the
+ * registry in checkers.c.
  */
 struct checker_ops {
 	const char *name;
@@ -63,6 +65,8 @@ extern const struct checker_ops lockdep_checker;
 extern const struct checker_ops hung_task_checker;
 extern const struct checker_ops livelock_checker;
 extern const struct checker_ops invariants_checker;
+extern const struct checker_ops leak_checker;
+extern const struct checker_ops stale_checker;
 extern const struct checker_ops metrics_checker;
 
 struct checkers {
@@ -145,5 +149,35 @@ void text_held_locks(struct strbuf *b, const struct task *t);
 
 /* Copy a model function name into a fixed field, cutting if needed. */
 void where_copy(char *dst, const char *where);
+
+/* -------------------------------------------- shared: folio_report.c */
+
+/* "THP file", "small file", "small anon", "small anon swapcache", ... */
+const char *folio_kind_name(const struct folio *f);
+/* Text: "folio #12 (THP file, f index 0)"; "(small anon, page 7)"; a file
+ * folio out of the page cache: "(small file, index 9, mapping NULL)". */
+void text_folio(struct strbuf *b, const struct folio *f);
+/* JSON members of the enclosing object: folio, order, folio_kind, anon,
+ * mapping (the file's name, or null), index, locked, swapcache. */
+void json_folio(struct jw *w, const struct folio *f);
+/* The name of task `id` of the run in progress; NULL for none (world
+ * building, an I/O completion). */
+const char *checked_task_name(uint16_t id);
+/* The folio's reference log as far as it reaches back, oldest first: how
+ * many entries, and the i-th. */
+uint32_t ref_log_count(const struct folio *f);
+const struct folio_ref_change *ref_log_entry(const struct folio *f,
+					     uint32_t i);
+/* JSON members: "last_changes" [{function, ref, map, refcount, mapcount,
+ * task, task_id, step}, oldest first] and "earlier_changes" (how many the
+ * log no longer holds).  Text: "f ref +1 (T/0, step 9), ...". */
+void json_ref_log(struct jw *w, const struct folio *f);
+void text_ref_log(struct strbuf *b, const struct folio *f);
+/* The log entry of the function that installed the folio's latest PTE or
+ * PMD (the reference change that follows the mapcount increase), or NULL
+ * when the log does not show it. */
+const struct folio_ref_change *ref_log_installer(const struct folio *f);
+/* Sort names (function names) in strcmp order, in place. */
+void sort_names(const char **names, uint32_t n);
 
 #endif /* SIM_CHECKERS_INT_H */

@@ -8,9 +8,9 @@
  *
  * Not here: the lock misuse the model reports itself as it happens
  * (unlock_not_held, sleep_in_atomic, assert_locked, in mm/locks.c) and the
- * engine's model_assert; they reach the run's findings directly.  Leak,
- * refcount-underflow and stale-PTE checks need the fault paths and will
- * be checkers of their own.
+ * engine's model_assert; they reach the run's findings directly.  Nor
+ * the folio invariants: leak.c (refcount and mapcount) and stale.c (PTEs
+ * to folios freed, out of the page cache or past EOF).
  *
  * Signature: the held locks as (class, mode, model function that took
  * them), sorted; the task's name and the schedule do not enter it.

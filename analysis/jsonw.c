@@ -207,7 +207,8 @@ void jw_str_fit(struct jw *w, const char *key, const char *val)
 	value_done(w, true, start);
 }
 
-void jw_u64(struct jw *w, const char *key, uint64_t v)
+/* A number: `neg` puts a minus sign before the magnitude v. */
+static void put_number(struct jw *w, const char *key, bool neg, uint64_t v)
 {
 	char num[24];
 	int n = 0;
@@ -220,10 +221,25 @@ void jw_u64(struct jw *w, const char *key, uint64_t v)
 		tmp[n++] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
+	if (neg)
+		num[0] = '-';
 	for (int i = 0; i < n; i++)
-		num[i] = tmp[n - 1 - i];
-	value_done(w, put_prefix(w, key) && put(w, num, (size_t)n, w->limit),
+		num[neg + i] = tmp[n - 1 - i];
+	value_done(w, put_prefix(w, key) &&
+			      put(w, num, (size_t)n + neg, w->limit),
 		   start);
+}
+
+void jw_u64(struct jw *w, const char *key, uint64_t v)
+{
+	put_number(w, key, false, v);
+}
+
+void jw_i64(struct jw *w, const char *key, int64_t v)
+{
+	/* The magnitude of INT64_MIN does not fit an int64_t: negate in
+	 * unsigned arithmetic. */
+	put_number(w, key, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
 void jw_bool(struct jw *w, const char *key, bool v)

@@ -45,6 +45,7 @@ void jw_str(struct jw *w, const char *key, const char *val);
 /* A long string (a report's text): as much as fits, ending in "...". */
 void jw_str_fit(struct jw *w, const char *key, const char *val);
 void jw_u64(struct jw *w, const char *key, uint64_t v);
+void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
 

@@ -130,6 +130,7 @@ struct task_mm {
 	 * kernel path, and as leaked once the operation that took them has
 	 * returned (mm/page_alloc.c). */
 	struct folio *folio_refs[TASK_FOLIO_REFS_MAX];
+	const char *folio_refs_where[TASK_FOLIO_REFS_MAX];	/* who took it */
 	uint32_t folio_refs_count;
 	uint32_t pagefault_disabled;	/* pagefault_disable() nesting */
 };

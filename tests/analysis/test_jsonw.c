@@ -3,7 +3,9 @@
  * a document is the JSON expected, with escapes; that for every buffer
  * size from the smallest allowed up, a document too big for it is still
  * valid JSON (cJSON parses it), keeps whole values only, and says
- * "truncated", while one that fits with JW_RESERVE to spare is whole; and that a long text value is cut to fit, ending in "...".
+ * "truncated", while one that fits with JW_RESERVE to spare is whole; that
+ * a long text value is cut to fit, ending in "..."; and that signed
+ * numbers (a refcount gone below zero) come out whole, INT64_MIN included.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -51,6 +53,22 @@ Test(jsonw, a_document_with_escapes)
 			 "{\"name\":\"a \\\"quoted\\\"\\nline\\\\\",\"n\":18446744073709551615,"
 			 "\"a\":[1,{\"t\":true},null],\"ctl\":\"\\u0001\"}");
 	cr_assert_not(w.truncated);
+}
+
+Test(jsonw, signed_numbers)
+{
+	char buf[256];
+	struct jw w;
+
+	jw_init(&w, buf, sizeof(buf));
+	jw_i64(&w, "neg", -1);
+	jw_i64(&w, "zero", 0);
+	jw_i64(&w, "pos", 513);
+	jw_i64(&w, "min", INT64_MIN);
+	jw_i64(&w, "max", INT64_MAX);
+	cr_assert_str_eq(jw_finish(&w),
+			 "{\"neg\":-1,\"zero\":0,\"pos\":513,"
+			 "\"min\":-9223372036854775808,\"max\":9223372036854775807}");
 }
 
 Test(jsonw, every_size_gives_valid_json)
