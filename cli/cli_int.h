@@ -192,6 +192,8 @@ enum runner_rc cli_run_campaign(struct runner_params *p, const char *label,
 /* -------------------------------------------------------- subcommands */
 
 int cmd_run(int argc, char **argv);
+/* The campaign's usage, which `simrun --help` shows too. */
+void cmd_run_usage(FILE *f);
 int cmd_replay(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

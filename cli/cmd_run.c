@@ -29,7 +29,7 @@ static const struct opt_spec run_specs[] = {
 	{ NULL, NULL },
 };
 
-static void run_usage(FILE *f)
+void cmd_run_usage(FILE *f)
 {
 	fputs("usage: simrun SCENARIO [--variant NAME] [--seed N] [--schedules N]\n"
 	      "              [--strategy timed|random|pct|dfs] [--pct-depth D] [--pct-steps K]\n"
@@ -64,8 +64,7 @@ static void run_usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 no findings, 1 findings, 2 usage or input error (including a\n"
 	      "database that is locked or cannot be written), 3 internal error, 128+N when\n"
-	      "interrupted by signal N (the campaign is recorded as interrupted).\n"
-	      "See simrun(1).\n",
+	      "interrupted by signal N (the campaign is recorded as interrupted).\n",
 	      f);
 }
 
@@ -329,7 +328,7 @@ int cmd_run(int argc, char **argv)
 	if (!opt_parse(NULL, run_specs, argc, argv, 1, &v))
 		return EXIT_USAGE;
 	if (opt_has(run_specs, &v, "--help")) {
-		run_usage(stdout);
+		cmd_run_usage(stdout);
 		return EXIT_CLEAN;
 	}
 	if (v.positional_count != 1) {

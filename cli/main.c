@@ -22,40 +22,36 @@ static const struct {
 	{ "validate", cmd_validate, "check scenarios and their variants without running them" },
 };
 
+/* The campaign's options (the command people run most), then the other
+ * commands. */
 static void usage(FILE *f)
 {
-	fputs("usage: simrun SCENARIO [options]          run one campaign\n"
-	      "       simrun COMMAND [options]           (see below)\n"
-	      "       simrun --help | --version\n"
-	      "\n"
-	      "simrun is a deterministic simulator of Linux page-fault locking.  It runs\n"
-	      "the schedules of a JSON scenario, checks each run for deadlocks, leaks and\n"
-	      "lock misuse, records everything in a SQLite database (simrun.db), and\n"
-	      "replays any recorded run bit for bit.\n"
-	      "\n"
-	      "Commands:\n",
+	cmd_run_usage(f);
+	fputs("\n"
+	      "Other commands (`simrun COMMAND --help` describes each):\n",
 	      f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].what);
+		fprintf(f, "  simrun %-9s %s\n", commands[i].name,
+			commands[i].what);
 	fputs("\n"
-	      "`simrun COMMAND --help` describes each; `simrun SCENARIO --help` the\n"
-	      "campaign's options.  Examples:\n"
-	      "\n"
+	      "Examples:\n"
 	      "  simrun scenarios/default.json --seed 42\n"
-	      "  simrun scen.json --strategy pct --schedules 10000\n"
+	      "  simrun scen.json --variant buggy --strategy pct --schedules 10000\n"
 	      "  simrun replay --db simrun.db --run 17\n"
+	      "  simrun regress --variant fixed --expect-fixed\n"
 	      "  simrun check scenarios/\n"
 	      "\n"
-	      "Exit status: 0 no findings, 1 findings (or a mismatch for check, regress\n"
-	      "and replay), 2 usage or input error, 3 internal error, 128+N interrupted\n"
-	      "by signal N.  The manual: man simrun.\n",
+	      "simrun --version prints the version; man simrun is the manual.\n",
 	      f);
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fputs("usage: simrun SCENARIO [options]\n"
+		      "       simrun replay|regress|compare|check|validate [options]\n"
+		      "simrun --help says more.\n",
+		      stderr);
 		return EXIT_USAGE;
 	}
 	const char *a = argv[1];
