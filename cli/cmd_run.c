@@ -83,20 +83,6 @@ static int list_variants(const char *path)
 	return EXIT_CLEAN;
 }
 
-static const char *status_words(const struct runner_result *res)
-{
-	switch (res->status) {
-	case STORE_DONE:
-		return "done";
-	case STORE_INTERRUPTED:
-		return "interrupted";
-	case STORE_FAILED:
-		return "failed";
-	default:
-		return "running";
-	}
-}
-
 static void print_outcomes(const struct runner_result *res)
 {
 	bool first = true;
@@ -149,7 +135,7 @@ static void print_summary(const char *path, const struct runner_params *p,
 		printf("campaign %" PRId64 ": %" PRIu64 " of %" PRIu64
 		       " schedules run (%s)\n",
 		       res->campaign_id, res->schedules_run, p->schedules,
-		       status_words(res));
+		       store_status_name(res->status));
 	else
 		printf("%" PRIu64 " of %" PRIu64 " schedules run\n",
 		       res->schedules_run, p->schedules);
@@ -301,7 +287,7 @@ static cJSON *summary_json(const struct runner_params *p,
 	cJSON_AddItemToObject(o, "lock_order", cycles);
 	cJSON_AddItemToObject(o, "metrics", cli_metrics_json(&res->metrics));
 	cJSON_AddBoolToObject(o, "stopped_on_first", res->stopped_on_first);
-	cJSON_AddStringToObject(o, "status", status_words(res));
+	cJSON_AddStringToObject(o, "status", store_status_name(res->status));
 	if (db) {
 		cJSON_AddStringToObject(o, "database", db);
 		cJSON_AddItemToObject(o, "campaign_id",
