@@ -14,6 +14,9 @@
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 
+#include <cjson/cJSON.h>
+
+#include "analysis/checkers.h"
 #include "tests/support.h"
 
 struct engine *test_engine(uint32_t cpus)
@@ -243,4 +246,36 @@ char *test_sql_text(const char *db, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(h);
 	return v;
+}
+
+struct engine *test_engine_checked(uint32_t cpus, struct checkers **ck)
+{
+	struct engine *e = test_engine(cpus);
+
+	*ck = checkers_create(NULL);
+	cr_assert_not_null(*ck);
+	cr_assert(checkers_attach(*ck, e));
+	return e;
+}
+
+void test_engine_checked_done(struct engine *e, struct checkers *ck)
+{
+	checkers_destroy(ck);
+	test_engine_done(e);
+}
+
+const char *test_json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	cr_assert(cJSON_IsString(v), "%s is not a string", key);
+	return v->valuestring;
+}
+
+double test_json_num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	cr_assert(cJSON_IsNumber(v), "%s is not a number", key);
+	return v->valuedouble;
 }

@@ -67,4 +67,16 @@ char *test_read_file(const char *path);
 int64_t test_sql_int(const char *db, const char *sql);
 char *test_sql_text(const char *db, const char *sql);
 
+struct checkers;
+typedef struct cJSON cJSON;
+
+/* An engine with every checker attached (*ck receives them), and its
+ * teardown, which also checks that nothing was left live. */
+struct engine *test_engine_checked(uint32_t cpus, struct checkers **ck);
+void test_engine_checked_done(struct engine *e, struct checkers *ck);
+
+/* A member of a JSON object, asserting that it is there and of its type. */
+const char *test_json_str(const cJSON *o, const char *key);
+double test_json_num(const cJSON *o, const char *key);
+
 #endif /* SIM_TEST_SUPPORT_H */

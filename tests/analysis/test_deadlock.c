@@ -25,21 +25,6 @@
 
 static struct checkers *ck;
 
-static struct engine *setup(uint32_t cpus)
-{
-	struct engine *e = test_engine(cpus);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
 static struct mm_struct *mm;
 static struct vm_area_struct *vma;
 static struct folio *P, *P0, *P1;
@@ -69,13 +54,6 @@ static cJSON *detail_of(const struct finding *f)
 	cJSON *j = cJSON_Parse(f->detail);
 	cr_assert_not_null(j, "detail is not JSON: %s", f->detail);
 	return j;
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsString(v), "no string %s", key);
-	return v->valuestring;
 }
 
 /* ------------------------------------------ pattern 4: rwsem fairness */
@@ -143,7 +121,7 @@ static void build_p4(struct engine *e, void *arg)
 
 Test(deadlock, rwsem_fairness_only_with_the_writer_queued_between)
 {
-	struct engine *e = setup(3);
+	struct engine *e = test_engine_checked(3, &ck);
 	struct p4 between = { .writer_delay_ns = 100 };
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_p4, &between),
@@ -170,31 +148,31 @@ Test(deadlock, rwsem_fairness_only_with_the_writer_queued_between)
 	bool seen[3] = { false };
 	const cJSON *el;
 	cJSON_ArrayForEach(el, cycle) {
-		const char *name = jstr(el, "task");
+		const char *name = test_json_str(el, "task");
 		const cJSON *waits = cJSON_GetObjectItem(el, "waits");
 		const cJSON *holds = cJSON_GetObjectItem(el, "holds");
 		if (strcmp(name, "A") == 0) {
 			seen[0] = true;
-			cr_assert_str_eq(jstr(waits, "lock"), "mmap_lock");
-			cr_assert_str_eq(jstr(waits, "mode"), "read");
-			cr_assert_str_eq(jstr(el, "because"), "writer queued ahead");
+			cr_assert_str_eq(test_json_str(waits, "lock"), "mmap_lock");
+			cr_assert_str_eq(test_json_str(waits, "mode"), "read");
+			cr_assert_str_eq(test_json_str(el, "because"), "writer queued ahead");
 			cr_assert_eq(cJSON_GetArraySize(holds), 1);
-			cr_assert_str_eq(jstr(cJSON_GetArrayItem(holds, 0), "lock"),
+			cr_assert_str_eq(test_json_str(cJSON_GetArrayItem(holds, 0), "lock"),
 					 "folio_lock");
-			cr_assert_str_eq(jstr(cJSON_GetArrayItem(holds, 0), "where"),
+			cr_assert_str_eq(test_json_str(cJSON_GetArrayItem(holds, 0), "where"),
 					 "fault_with_folio_locked");
 		} else if (strcmp(name, "B") == 0) {
 			seen[1] = true;
-			cr_assert_str_eq(jstr(waits, "op"), "folio_lock");
-			cr_assert_str_eq(jstr(waits, "where"), "fault_wanting_folio");
-			cr_assert_str_eq(jstr(cJSON_GetArrayItem(holds, 0), "lock"),
+			cr_assert_str_eq(test_json_str(waits, "op"), "folio_lock");
+			cr_assert_str_eq(test_json_str(waits, "where"), "fault_wanting_folio");
+			cr_assert_str_eq(test_json_str(cJSON_GetArrayItem(holds, 0), "lock"),
 					 "mmap_lock");
-			cr_assert_str_eq(jstr(cJSON_GetArrayItem(holds, 0), "mode"),
+			cr_assert_str_eq(test_json_str(cJSON_GetArrayItem(holds, 0), "mode"),
 					 "read");
 		} else {
 			cr_assert_str_eq(name, "C");
 			seen[2] = true;
-			cr_assert_str_eq(jstr(waits, "op"), "mmap_write_lock");
+			cr_assert_str_eq(test_json_str(waits, "op"), "mmap_write_lock");
 			cr_assert_eq(cJSON_GetArraySize(holds), 0);
 		}
 	}
@@ -216,12 +194,12 @@ Test(deadlock, rwsem_fairness_only_with_the_writer_queued_between)
 	const struct metrics *m = checkers_run_metrics(ck);
 	cr_assert_eq(m->hists[METRIC_MMAP_WRITE_WAIT].count, 1,
 		     "the late writer did queue behind the readers");
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 Test(deadlock, same_cycle_same_signature_whatever_the_order_or_schedule)
 {
-	struct engine *e = setup(3);
+	struct engine *e = test_engine_checked(3, &ck);
 	struct p4 p = { .writer_delay_ns = 100 };
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_p4, &p), RUN_DEADLOCK);
@@ -260,7 +238,7 @@ Test(deadlock, same_cycle_same_signature_whatever_the_order_or_schedule)
 	}
 	cr_assert_gt(deadlocked, 0);
 	cr_assert_gt(clean, 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------------------------------------- fuse self-deadlock */
@@ -326,7 +304,7 @@ static void build_fuse(struct engine *e, void *arg)
 
 Test(deadlock, fuse_self_deadlock_is_a_cycle_of_one_found_while_others_run)
 {
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 	uint64_t sigs[2];
 
 	for (int v = 0; v < 2; v++) {
@@ -351,7 +329,7 @@ Test(deadlock, fuse_self_deadlock_is_a_cycle_of_one_found_while_others_run)
 		cJSON *d = detail_of(f);
 		cr_assert_eq(cJSON_GetObjectItem(d, "tasks")->valueint, 1);
 		const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "cycle"), 0);
-		cr_assert_str_eq(jstr(t0, "waits_for"), "writer");
+		cr_assert_str_eq(test_json_str(t0, "waits_for"), "writer");
 		cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t0, "holds")), 2);
 		cJSON_Delete(d);
 		engine_end(e);
@@ -366,7 +344,7 @@ Test(deadlock, fuse_self_deadlock_is_a_cycle_of_one_found_while_others_run)
 		     RUN_OK);
 	cr_assert_eq(e->findings_count, 0, "%s",
 		     e->findings_count ? e->findings[0].summary : "");
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* --------------------------- pattern 3: VMA lock, then mmap_read_lock */
@@ -418,7 +396,7 @@ static uint64_t p3_signature(struct engine *e)
 
 Test(deadlock, vma_lock_then_mmap_lock_against_vma_start_write)
 {
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 
 	drop_vma_first = false;
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_p3, NULL),
@@ -434,9 +412,9 @@ Test(deadlock, vma_lock_then_mmap_lock_against_vma_start_write)
 	bool named = false;
 	cJSON_ArrayForEach(el, cJSON_GetObjectItem(d, "cycle")) {
 		const cJSON *waits = cJSON_GetObjectItem(el, "waits");
-		if (strcmp(jstr(waits, "op"), "vma_start_write") == 0) {
+		if (strcmp(test_json_str(waits, "op"), "vma_start_write") == 0) {
 			named = true;
-			cr_assert_str_eq(jstr(waits, "lock"), "vma_lock");
+			cr_assert_str_eq(test_json_str(waits, "lock"), "vma_lock");
 		}
 	}
 	cr_assert(named);
@@ -446,7 +424,7 @@ Test(deadlock, vma_lock_then_mmap_lock_against_vma_start_write)
 	drop_vma_first = true;
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_p3, NULL), RUN_OK);
 	cr_assert_eq(test_findings_count(e, "deadlock"), 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------- a reader re-taking an rwsem behind a queued writer */
@@ -471,7 +449,7 @@ static void build_recursive(struct engine *e, void *arg)
 
 Test(deadlock, recursive_read_behind_a_queued_writer)
 {
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_recursive,
 			      (void *)100),
@@ -487,14 +465,14 @@ Test(deadlock, recursive_read_behind_a_queued_writer)
 			      (void *)300),
 		     RUN_OK);
 	cr_assert_eq(test_findings_count(e, "deadlock"), 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------------------------------ different cycles differ */
 
 Test(deadlock, different_cycles_have_different_signatures)
 {
-	struct engine *e = setup(3);
+	struct engine *e = test_engine_checked(3, &ck);
 	uint64_t sigs[4];
 	struct p4 p = { .writer_delay_ns = 100 };
 
@@ -517,7 +495,7 @@ Test(deadlock, different_cycles_have_different_signatures)
 	/* And each is stable: pattern 3 again gives the same. */
 	engine_end(e);
 	cr_assert_eq(p3_signature(e), sigs[1]);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------------- all stuck, no cycle: a lock left at exit */
@@ -547,7 +525,7 @@ static void build_leak(struct engine *e, void *arg)
 
 Test(deadlock, every_task_stuck_without_a_cycle_is_still_a_deadlock)
 {
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 
 	sim_marks_reset();
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_leak, NULL),
@@ -562,10 +540,10 @@ Test(deadlock, every_task_stuck_without_a_cycle_is_still_a_deadlock)
 	cr_assert_eq(f->task, TRACE_NO_TASK, "found at the run's end");
 	cJSON *d = detail_of(f);
 	const cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "stuck"), 0);
-	cr_assert_str_eq(jstr(s0, "task"), "victim");
+	cr_assert_str_eq(test_json_str(s0, "task"), "victim");
 	const cJSON *by = cJSON_GetArrayItem(cJSON_GetObjectItem(s0, "waits_for"), 0);
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(by, "exited")));
 	cJSON_Delete(d);
 	cr_assert_eq(test_findings_count(e, "exit_holding_lock"), 1);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

@@ -168,20 +168,6 @@ Test(leak, inverted_set_pmd_leaks_when_a_racing_fault_installs_a_pte_table)
 	cr_assert_eq(fixed_knob.others, 0);
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-	cr_assert(cJSON_IsString(v), "%s is not a string", key);
-	return v->valuestring;
-}
-
-static double jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", key);
-	return v->valuedouble;
-}
-
 Test(leak, the_details_give_the_folio_the_counts_and_the_last_changers)
 {
 	run_campaign("inverted_set_pmd", true, &inverted);
@@ -197,28 +183,28 @@ Test(leak, the_details_give_the_folio_the_counts_and_the_last_changers)
 
 	cJSON *d = cJSON_Parse(inverted.first_detail);
 	cr_assert_not_null(d, "%s", inverted.first_detail);
-	cr_assert_str_eq(jstr(d, "check"), "run_end");
-	cr_assert_eq(jnum(d, "order"), HPAGE_PMD_ORDER);
-	cr_assert_str_eq(jstr(d, "folio_kind"), "THP file");
-	cr_assert_str_eq(jstr(d, "mapping"), "f");
-	cr_assert_eq(jnum(d, "index"), 0);
+	cr_assert_str_eq(test_json_str(d, "check"), "run_end");
+	cr_assert_eq(test_json_num(d, "order"), HPAGE_PMD_ORDER);
+	cr_assert_str_eq(test_json_str(d, "folio_kind"), "THP file");
+	cr_assert_str_eq(test_json_str(d, "mapping"), "f");
+	cr_assert_eq(test_json_num(d, "index"), 0);
 	const cJSON *rc = cJSON_GetObjectItem(d, "refcount");
-	cr_assert_eq(jnum(rc, "actual"), 513);
-	cr_assert_eq(jnum(rc, "expected"), 512);
+	cr_assert_eq(test_json_num(rc, "actual"), 513);
+	cr_assert_eq(test_json_num(rc, "expected"), 512);
 	const cJSON *mc = cJSON_GetObjectItem(d, "mapcount");
-	cr_assert_eq(jnum(mc, "actual"), 0, "nothing got mapped");
-	cr_assert_eq(jnum(mc, "expected"), 0);
+	cr_assert_eq(test_json_num(mc, "actual"), 0, "nothing got mapped");
+	cr_assert_eq(test_json_num(mc, "expected"), 0);
 	const cJSON *h = cJSON_GetObjectItem(d, "holders");
-	cr_assert_eq(jnum(h, "page_cache"), 512);
-	cr_assert_eq(jnum(h, "pmds"), 0);
-	cr_assert_eq(jnum(h, "task_refs"), 0);
+	cr_assert_eq(test_json_num(h, "page_cache"), 512);
+	cr_assert_eq(test_json_num(h, "pmds"), 0);
+	cr_assert_eq(test_json_num(h, "task_refs"), 0);
 	const cJSON *blame = cJSON_GetObjectItem(d, "blame");
 	cr_assert_eq(cJSON_GetArraySize(blame), 1);
 	cr_assert_str_eq(cJSON_GetArrayItem(blame, 0)->valuestring,
 			 "next_uptodate_folio");
 	const cJSON *orph = cJSON_GetObjectItem(d, "orphaned");
-	cr_assert_eq(jnum(orph, "references"), 1);
-	cr_assert_str_eq(jstr(cJSON_GetObjectItem(orph, "last"), "task"), "F");
+	cr_assert_eq(test_json_num(orph, "references"), 1);
+	cr_assert_str_eq(test_json_str(cJSON_GetObjectItem(orph, "last"), "task"), "F");
 
 	/* The last changers, oldest first, each with task and step; the
 	 * leaked reference is among them. */
@@ -229,22 +215,22 @@ Test(leak, the_details_give_the_folio_the_counts_and_the_last_changers)
 	bool took = false;
 	for (int i = 0; i < n; i++) {
 		const cJSON *c = cJSON_GetArrayItem(log, i);
-		cr_assert_geq(jnum(c, "step"), step, "oldest first");
-		step = jnum(c, "step");
-		jstr(c, "function");
-		jnum(c, "ref");
-		jnum(c, "refcount");
-		jnum(c, "mapcount");
+		cr_assert_geq(test_json_num(c, "step"), step, "oldest first");
+		step = test_json_num(c, "step");
+		test_json_str(c, "function");
+		test_json_num(c, "ref");
+		test_json_num(c, "refcount");
+		test_json_num(c, "mapcount");
 		const cJSON *task = cJSON_GetObjectItem(c, "task");
 		cr_assert(cJSON_IsString(task) || cJSON_IsNull(task));
-		if (strcmp(jstr(c, "function"), "next_uptodate_folio") == 0 &&
+		if (strcmp(test_json_str(c, "function"), "next_uptodate_folio") == 0 &&
 		    cJSON_IsString(task) && strcmp(task->valuestring, "F") == 0 &&
-		    jnum(c, "ref") == 1)
+		    test_json_num(c, "ref") == 1)
 			took = true;
 	}
 	cr_assert(took, "%s", inverted.first_detail);
 	/* The newest change leaves the count where the check found it. */
-	cr_assert_eq(jnum(cJSON_GetArrayItem(log, n - 1), "refcount"), 513);
+	cr_assert_eq(test_json_num(cJSON_GetArrayItem(log, n - 1), "refcount"), 513);
 	cJSON_Delete(d);
 }
 
@@ -272,24 +258,9 @@ static const char *const one_json =
 
 static struct checkers *ck;
 
-static struct engine *setup(uint32_t cpus)
-{
-	struct engine *e = test_engine(cpus);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
 Test(leak, inverted_set_pmd_puts_one_reference_too_many_on_success)
 {
-	struct engine *e = setup(1);
+	struct engine *e = test_engine_checked(1, &ck);
 	static char json[4096];
 
 	snprintf(json, sizeof(json), one_json, "fixed");
@@ -314,12 +285,12 @@ Test(leak, inverted_set_pmd_puts_one_reference_too_many_on_success)
 	cJSON *d = cJSON_Parse(f->detail);
 	cr_assert_not_null(d, "%s", f->detail);
 	const cJSON *mc = cJSON_GetObjectItem(d, "mapcount");
-	cr_assert_eq(jnum(mc, "actual"), 1);
-	cr_assert_eq(jnum(mc, "expected"), 1);
-	cr_assert_eq(jnum(cJSON_GetObjectItem(d, "holders"), "pmds"), 1);
+	cr_assert_eq(test_json_num(mc, "actual"), 1);
+	cr_assert_eq(test_json_num(mc, "expected"), 1);
+	cr_assert_eq(test_json_num(cJSON_GetObjectItem(d, "holders"), "pmds"), 1);
 	cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "blame"), 0)->valuestring,
 			 "map_release");
-	cr_assert_eq(jnum(cJSON_GetObjectItem(d, "unowned_puts"), "puts"), 1);
+	cr_assert_eq(test_json_num(cJSON_GetObjectItem(d, "unowned_puts"), "puts"), 1);
 	cJSON_Delete(d);
 	uint64_t sig = f->signature;
 	engine_end(e);
@@ -328,7 +299,7 @@ Test(leak, inverted_set_pmd_puts_one_reference_too_many_on_success)
 	cr_assert_eq(mt_run(e, sc, NULL, STRATEGY_RANDOM, 5), RUN_OK);
 	cr_assert_eq(test_finding(e, "refcount_underflow", 0)->signature, sig);
 	scenario_free(sc);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ---------------------------------------- another leak, same THP */
@@ -360,7 +331,7 @@ static void add_balanced(struct engine *e)
 
 Test(leak, another_leak_of_the_same_folio_gets_another_signature)
 {
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 	static char json[4096];
 
 	snprintf(json, sizeof(json), one_json, "fixed");
@@ -379,11 +350,11 @@ Test(leak, another_leak_of_the_same_folio_gets_another_signature)
 		  "%s", f->summary);
 	cJSON *d = cJSON_Parse(f->detail);
 	cr_assert_not_null(d, "%s", f->detail);
-	cr_assert_eq(jnum(cJSON_GetObjectItem(d, "holders"), "pmds"), 1,
+	cr_assert_eq(test_json_num(cJSON_GetObjectItem(d, "holders"), "pmds"), 1,
 		     "F mapped the THP with its PMD");
 	const cJSON *held = cJSON_GetObjectItem(d, "held_by_exited_tasks");
 	cr_assert_eq(cJSON_GetArraySize(held), 1);
-	cr_assert_str_eq(jstr(cJSON_GetArrayItem(held, 0), "task"), "L");
+	cr_assert_str_eq(test_json_str(cJSON_GetArrayItem(held, 0), "task"), "L");
 	cJSON_Delete(d);
 	engine_end(e);
 
@@ -391,7 +362,7 @@ Test(leak, another_leak_of_the_same_folio_gets_another_signature)
 	cr_assert_eq(mt_run(e, sc, add_balanced, STRATEGY_TIMED, 1), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
 	scenario_free(sc);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------------------------- freed while the cache holds it */
@@ -445,7 +416,7 @@ static void add_proper(struct engine *e)
 
 Test(leak, a_folio_freed_while_the_page_cache_holds_it)
 {
-	struct engine *e = setup(1);
+	struct engine *e = test_engine_checked(1, &ck);
 	struct scenario *sc = mt_load(cached_json, NULL);
 
 	cr_assert_eq(mt_run(e, sc, add_forgetful, STRATEGY_TIMED, 1), RUN_OK);
@@ -459,7 +430,7 @@ Test(leak, a_folio_freed_while_the_page_cache_holds_it)
 		  "%s", f->summary);
 	cJSON *d = cJSON_Parse(f->detail);
 	cr_assert_not_null(d, "%s", f->detail);
-	cr_assert_str_eq(jstr(d, "check"), "folio_freed");
+	cr_assert_str_eq(test_json_str(d, "check"), "folio_freed");
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "holders"),
 						   "page_cache_slot")));
 	cJSON_Delete(d);
@@ -469,5 +440,5 @@ Test(leak, a_folio_freed_while_the_page_cache_holds_it)
 	cr_assert_eq(e->findings_count, 0);
 	cr_assert_null(mt_cached(0, 5));
 	scenario_free(sc);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

@@ -25,35 +25,6 @@
 
 static struct checkers *ck;
 
-static struct engine *setup(uint32_t cpus)
-{
-	struct engine *e = test_engine(cpus);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-	cr_assert(cJSON_IsString(v), "%s is not a string", key);
-	return v->valuestring;
-}
-
-static double jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key);
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", key);
-	return v->valuedouble;
-}
-
 /* ------------------------------------------ fault-around vs truncate */
 
 static const char *const around_json =
@@ -131,7 +102,7 @@ static struct stale_tally stale_runs(const char *knob)
 {
 	static char json[4096];
 	struct stale_tally t = { 0 };
-	struct engine *e = setup(2);
+	struct engine *e = test_engine_checked(2, &ck);
 
 	snprintf(json, sizeof(json), around_json, knob);
 	struct scenario *sc = mt_load(json, NULL);
@@ -163,7 +134,7 @@ static struct stale_tally stale_runs(const char *knob)
 		sim_mark_hits("next_uptodate_folio: re-check failed") +
 		sim_mark_hits("filemap_map_folio_range: nolock re-check failed");
 	scenario_free(sc);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 	return t;
 }
 
@@ -186,25 +157,25 @@ Test(stale_pte, nolock_norecheck_maps_a_truncated_folio)
 		  "%s", t.summary);
 	cJSON *d = cJSON_Parse(t.detail);
 	cr_assert_not_null(d, "%s", t.detail);
-	cr_assert_str_eq(jstr(d, "check"), "run_end");
-	cr_assert_str_eq(jstr(d, "level"), "pte");
-	double addr = jnum(d, "address");
+	cr_assert_str_eq(test_json_str(d, "check"), "run_end");
+	cr_assert_str_eq(test_json_str(d, "level"), "pte");
+	double addr = test_json_num(d, "address");
 	cr_assert_geq(addr, KEEP_PAGES);
-	cr_assert_eq(jnum(d, "file_page"), addr, "the VMA maps page n at n");
-	cr_assert_eq(jnum(d, "index"), addr);
-	cr_assert_str_eq(jstr(d, "file"), "f");
-	cr_assert_eq(jnum(d, "i_size_pages"), KEEP_PAGES);
+	cr_assert_eq(test_json_num(d, "file_page"), addr, "the VMA maps page n at n");
+	cr_assert_eq(test_json_num(d, "index"), addr);
+	cr_assert_str_eq(test_json_str(d, "file"), "f");
+	cr_assert_eq(test_json_num(d, "i_size_pages"), KEEP_PAGES);
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(d, "mapping")));
 	cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(d, "in_page_cache")));
 	const cJSON *how = cJSON_GetObjectItem(d, "stale");
 	cr_assert_eq(cJSON_GetArraySize(how), 2);
 	cr_assert_str_eq(cJSON_GetArrayItem(how, 0)->valuestring, "left_cache");
 	cr_assert_str_eq(cJSON_GetArrayItem(how, 1)->valuestring, "past_eof");
-	cr_assert_eq(jnum(d, "refcount"), 1, "the PTE's own");
-	cr_assert_eq(jnum(d, "mapcount"), 1);
+	cr_assert_eq(test_json_num(d, "refcount"), 1, "the PTE's own");
+	cr_assert_eq(test_json_num(d, "mapcount"), 1);
 	const cJSON *inst = cJSON_GetObjectItem(d, "installed_by");
-	cr_assert_str_eq(jstr(inst, "function"), "filemap_map_folio_range");
-	cr_assert_str_eq(jstr(inst, "task"), "F");
+	cr_assert_str_eq(test_json_str(inst, "function"), "filemap_map_folio_range");
+	cr_assert_str_eq(test_json_str(inst, "task"), "F");
 	cr_assert_gt(cJSON_GetArraySize(cJSON_GetObjectItem(d, "last_changes")), 0);
 	cJSON_Delete(d);
 }
@@ -274,7 +245,7 @@ static void add_proper(struct engine *e)
 
 Test(stale_pte, a_folio_freed_under_a_pte)
 {
-	struct engine *e = setup(1);
+	struct engine *e = test_engine_checked(1, &ck);
 	struct scenario *sc = mt_load(populated_json, NULL);
 
 	cr_assert_eq(mt_run(e, sc, add_forgetful, STRATEGY_TIMED, 1), RUN_OK);
@@ -288,7 +259,7 @@ Test(stale_pte, a_folio_freed_under_a_pte)
 		  "%s", s->summary);
 	cJSON *d = cJSON_Parse(s->detail);
 	cr_assert_not_null(d, "%s", s->detail);
-	cr_assert_str_eq(jstr(d, "check"), "folio_freed");
+	cr_assert_str_eq(test_json_str(d, "check"), "folio_freed");
 	cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "stale"), 0)->valuestring,
 			 "freed");
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(d, "installed_by")),
@@ -303,15 +274,15 @@ Test(stale_pte, a_folio_freed_under_a_pte)
 		  "%s", u->summary);
 	d = cJSON_Parse(u->detail);
 	cr_assert_not_null(d, "%s", u->detail);
-	cr_assert_str_eq(jstr(d, "check"), "folio_freed");
-	cr_assert_eq(jnum(cJSON_GetObjectItem(d, "holders"), "ptes"), 1);
+	cr_assert_str_eq(test_json_str(d, "check"), "folio_freed");
+	cr_assert_eq(test_json_num(cJSON_GetObjectItem(d, "holders"), "ptes"), 1);
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "blame")), 0);
 	/* The last changes end with the put that freed it. */
 	const cJSON *log = cJSON_GetObjectItem(d, "last_changes");
 	const cJSON *last = cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1);
-	cr_assert_str_eq(jstr(last, "function"), "remove_page_9");
-	cr_assert_eq(jnum(last, "refcount"), 0);
-	cr_assert_str_eq(jstr(last, "task"), "Z");
+	cr_assert_str_eq(test_json_str(last, "function"), "remove_page_9");
+	cr_assert_eq(test_json_num(last, "refcount"), 0);
+	cr_assert_str_eq(test_json_str(last, "task"), "Z");
 	cJSON_Delete(d);
 	engine_end(e);
 
@@ -319,5 +290,5 @@ Test(stale_pte, a_folio_freed_under_a_pte)
 	cr_assert_eq(e->findings_count, 0);
 	cr_assert(pte_none(mt_pte(9)));
 	scenario_free(sc);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

@@ -56,20 +56,6 @@ static cJSON *parse_one_object(const char *out)
 	return j;
 }
 
-static const char *jstr(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsString(v), "%s is not a string", key);
-	return v->valuestring;
-}
-
-static double jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	cr_assert(cJSON_IsNumber(v), "%s is not a number", key);
-	return v->valuedouble;
-}
-
 static bool is_hex16(const char *s)
 {
 	if (strlen(s) != 16)
@@ -124,25 +110,25 @@ Test(run, json_is_one_exact_object_with_the_seed_on_stderr)
 	/* Seeds above 2^53 are printed digit for digit. */
 	cr_expect(strncmp(out, "{\"seed\":18446744073709551615,", 29) == 0, "%s", out);
 	cJSON *j = parse_one_object(out);
-	cr_expect_str_eq(jstr(j, "scenario"), "sleepers");
-	cr_expect_str_eq(jstr(j, "variant"), "");
-	cr_expect_str_eq(jstr(j, "strategy"), "timed");
-	cr_expect_eq(jnum(j, "schedules"), 1);
-	cr_expect_eq(jnum(j, "schedules_run"), 1);
-	cr_expect_str_eq(jstr(j, "outcome"), "ok");
-	cr_expect_gt(jnum(j, "steps"), 0);
-	cr_expect_gt(jnum(j, "virtual_ns"), 0);
-	cr_expect(is_hex16(jstr(j, "trace_hash")), "%s", jstr(j, "trace_hash"));
+	cr_expect_str_eq(test_json_str(j, "scenario"), "sleepers");
+	cr_expect_str_eq(test_json_str(j, "variant"), "");
+	cr_expect_str_eq(test_json_str(j, "strategy"), "timed");
+	cr_expect_eq(test_json_num(j, "schedules"), 1);
+	cr_expect_eq(test_json_num(j, "schedules_run"), 1);
+	cr_expect_str_eq(test_json_str(j, "outcome"), "ok");
+	cr_expect_gt(test_json_num(j, "steps"), 0);
+	cr_expect_gt(test_json_num(j, "virtual_ns"), 0);
+	cr_expect(is_hex16(test_json_str(j, "trace_hash")), "%s", test_json_str(j, "trace_hash"));
 	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(j, "outcomes");
-	cr_expect_eq(jnum(oc, "ok"), 1);
-	cr_expect_eq(jnum(oc, "deadlock"), 0);
+	cr_expect_eq(test_json_num(oc, "ok"), 1);
+	cr_expect_eq(test_json_num(oc, "deadlock"), 0);
 	cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "findings")), 0);
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "first_finding_schedule")));
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "database")));
 	cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "campaign_id")));
-	cr_expect_str_eq(jstr(j, "status"), "done");
+	cr_expect_str_eq(test_json_str(j, "status"), "done");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "metrics");
-	cr_expect_eq(jnum(m, "runs"), 1, "the checkers measured the run");
+	cr_expect_eq(test_json_num(m, "runs"), 1, "the checkers measured the run");
 	cr_expect(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(m, "histograms")));
 	cr_expect(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "lock_order")));
 	cJSON_Delete(j);
@@ -162,9 +148,9 @@ Test(run, json_is_one_exact_object_with_the_seed_on_stderr)
 	rc = simrun(&out, &err, DEFAULT_SCENARIO " --json --db results.db");
 	cr_assert_eq(rc, 0, "%s", err);
 	j = parse_one_object(out);
-	cr_expect_str_eq(jstr(j, "database"), "results.db");
-	cr_expect_eq(jnum(j, "campaign_id"), 1);
-	cr_expect_eq(jnum(j, "seed"), 42, "the default seed");
+	cr_expect_str_eq(test_json_str(j, "database"), "results.db");
+	cr_expect_eq(test_json_num(j, "campaign_id"), 1);
+	cr_expect_eq(test_json_num(j, "seed"), 42, "the default seed");
 	cJSON_Delete(j);
 	free(out);
 	free(err);
@@ -188,13 +174,13 @@ Test(run, runs_that_end_badly_exit_1_and_keep_their_decisions)
 	cJSON *j = parse_one_object(out);
 	const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "findings"), 0);
 	cr_assert(f != NULL, "%s", out);
-	cr_expect_eq(jnum(f, "runs"), 20);
-	cr_expect_eq(jnum(f, "schedule"), 0);
-	cr_expect_eq(jnum(f, "seed"), 42);
-	cr_expect_eq(jnum(f, "run_id"), 21, "the first run of campaign 2");
-	cr_expect(is_hex16(jstr(f, "signature")));
-	cr_expect_eq(jnum(j, "first_finding_schedule"), 0);
-	cr_expect_eq(jnum(j, "problem_runs"), 20);
+	cr_expect_eq(test_json_num(f, "runs"), 20);
+	cr_expect_eq(test_json_num(f, "schedule"), 0);
+	cr_expect_eq(test_json_num(f, "seed"), 42);
+	cr_expect_eq(test_json_num(f, "run_id"), 21, "the first run of campaign 2");
+	cr_expect(is_hex16(test_json_str(f, "signature")));
+	cr_expect_eq(test_json_num(j, "first_finding_schedule"), 0);
+	cr_expect_eq(test_json_num(j, "problem_runs"), 20);
 	cJSON_Delete(j);
 	free(out);
 	free(err);
@@ -243,7 +229,7 @@ Test(run, dfs_says_when_it_has_explored_everything)
 	cr_assert_eq(rc, 0, "%s", err);
 	cJSON *j = parse_one_object(out);
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "exhausted")), "%s", out);
-	int all = (int)jnum(j, "schedules_run");
+	int all = (int)test_json_num(j, "schedules_run");
 	cr_expect_gt(all, 1);
 	cr_expect_lt(all, 100000);
 	cJSON_Delete(j);
@@ -272,8 +258,8 @@ Test(run, dfs_says_when_it_has_explored_everything)
 	rc = simrun(&out, &err, DEFAULT_SCENARIO " --strategy dfs --preemptions 0 --schedules 100000 --json --no-db");
 	j = parse_one_object(out);
 	cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "exhausted")));
-	cr_expect_leq(jnum(j, "schedules_run"), all);
-	cr_expect_eq(jnum(j, "preemptions"), 0);
+	cr_expect_leq(test_json_num(j, "schedules_run"), all);
+	cr_expect_eq(test_json_num(j, "preemptions"), 0);
 	cJSON_Delete(j);
 	free(out);
 	free(err);
@@ -299,7 +285,7 @@ static void expect_schedule_0_hash(const char *args, const char *hash)
 	int rc = simrun(&out, &err, args);
 	cr_assert_eq(rc, 0, "%s: %s", args, err);
 	cJSON *j = parse_one_object(out);
-	cr_expect_str_eq(jstr(j, "trace_hash"), hash, "%s", args);
+	cr_expect_str_eq(test_json_str(j, "trace_hash"), hash, "%s", args);
 	cJSON_Delete(j);
 	free(out);
 	free(err);
@@ -359,7 +345,7 @@ Test(run, printed_rerun_commands_reproduce_the_run)
 				  test_simrun_path(), cmd + 7);
 		cr_expect_eq(rc, 1, "%s: %s", cmd, err2);
 		cJSON *j = parse_one_object(again);
-		cr_expect_str_eq(jstr(j, "trace_hash"), want, "%s", cmd);
+		cr_expect_str_eq(test_json_str(j, "trace_hash"), want, "%s", cmd);
 		cJSON_Delete(j);
 		free(again);
 		free(err2);
@@ -471,12 +457,12 @@ Test(run, lockdep_report_and_metrics)
 	cJSON *j = parse_one_object(out);
 	const cJSON *cy = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "lock_order"), 0);
 	cr_assert(cy, "%s", out);
-	cr_expect(strstr(jstr(cy, "report"), "possible circular locking dependency"));
+	cr_expect(strstr(test_json_str(cy, "report"), "possible circular locking dependency"));
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metrics"), "histograms");
 	const cJSON *f = cJSON_GetObjectItemCaseSensitive(h, "fault.anon.latency_ns");
 	cr_assert(f, "%s", out);
-	cr_expect_leq(jnum(f, "p50"), jnum(f, "p99"));
-	cr_expect_leq(jnum(f, "p99"), jnum(f, "max"));
+	cr_expect_leq(test_json_num(f, "p50"), test_json_num(f, "p99"));
+	cr_expect_leq(test_json_num(f, "p99"), test_json_num(f, "max"));
 	cJSON_Delete(j);
 	free(out);
 	free(err);
