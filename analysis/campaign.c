@@ -1,7 +1,8 @@
 /*
  * campaign.c: one schedule at a time: seed, world, strategy, run; and the
- * calibration run that gives PCT its estimate of a run's length.  Not the
- * loop over schedules (the caller's) nor the store.
+ * calibration run that gives PCT its estimate of a run's length.  Checkers,
+ * when given, see each schedule through their hooks.  Not the loop over
+ * schedules (the caller's) nor the store.
  */
 #include "analysis/campaign.h"
 #include "mm/world.h"
@@ -18,8 +19,9 @@ struct engine *campaign_engine(const struct scenario *sc, FILE *trace_out)
 }
 
 bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
-			   struct strategy *s, uint64_t base_seed,
-			   uint64_t index, struct run_result *out)
+			   struct strategy *s, struct checkers *checkers,
+			   uint64_t base_seed, uint64_t index,
+			   struct run_result *out)
 {
 	/* A search over one world (dfs) must see the same latency draws in
 	 * every schedule, hence the same seed. */
@@ -29,6 +31,13 @@ bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
 
 	SIM_ASSERT(out != NULL);
 	SIM_ASSERT(sc->cpus <= e->params.cpus);
+	if (checkers) {
+		/* Only full hook tables refuse, and the campaign is the one
+		 * that fills them: a programming error, not an input. */
+		bool attached = checkers_attach(checkers, e);
+		SIM_ASSERT(attached);
+		checkers_run_begin(checkers, index);
+	}
 	engine_begin(e, seed);
 	world_build(e, sc);
 	strategy_begin(s, seed, index);

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "analysis/checkers.h"
 #include "engine/engine.h"
 #include "mm/scenario.h"
 #include "schedulers/strategy.h"
@@ -36,10 +37,16 @@ struct engine *campaign_engine(const struct scenario *sc, FILE *trace_out);
  * that the engine could not see (replay finishing with log entries left
  * over) is reported as RUN_DIVERGED in out->outcome.  Returns false when the
  * strategy has nothing more to explore after this schedule.
+ *
+ * With `checkers` (NULL: none), the run is checked: they are attached to e
+ * (once; later calls find them attached) and told the schedule's index,
+ * and their findings join the engine's for the run; their metrics and the
+ * campaign-wide lock-order graph accumulate in them across calls.
  */
 bool campaign_run_schedule(struct engine *e, const struct scenario *sc,
-			   struct strategy *s, uint64_t base_seed,
-			   uint64_t index, struct run_result *out);
+			   struct strategy *s, struct checkers *checkers,
+			   uint64_t base_seed, uint64_t index,
+			   struct run_result *out);
 
 /*
  * PCT's k, the estimated run length in decisions, when the user gave none:

@@ -1274,17 +1274,6 @@ enum store_rc store_metric_add(struct store *s, int64_t campaign_id,
 	return rc;
 }
 
-uint64_t store_bucket_lower(uint64_t value)
-{
-	if (value < (2u << STORE_BUCKET_SUB_BITS))
-		return value;
-	int msb = 63 - __builtin_clzll(value);
-	int shift = msb - STORE_BUCKET_SUB_BITS;
-	SIM_ASSERT(shift >= 1);
-	SIM_ASSERT(shift <= 63 - STORE_BUCKET_SUB_BITS);
-	return (value >> shift) << shift;
-}
-
 enum store_rc store_campaign_end(struct store *s, int64_t campaign_id,
 				 enum store_status status)
 {

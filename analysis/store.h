@@ -32,7 +32,7 @@
  * store_runs_with_findings read what is committed, not what is staged.
  * To replay a loaded run: scenario_load_text(info.scenario_json, ...,
  * info.variant), a STRATEGY_REPLAY strategy of info.decisions, and
- * campaign_run_schedule(e, sc, replay, info.seed, 0, ...): schedule 0 runs
+ * campaign_run_schedule(e, sc, replay, checkers, info.seed, 0, ...): schedule 0 runs
  * with its base seed, so this is the recorded run seed whatever strategy
  * (dfs included) chose it.
  */
@@ -184,14 +184,10 @@ enum store_rc store_metric_add(struct store *s, int64_t campaign_id,
 			       uint64_t count);
 
 /*
- * The lower bound of the log-scaled histogram bucket that holds `value`:
- * values below 16 have a bucket each; above, each power of two is split
- * into 8 buckets of equal width, 2^(floor(log2 value) - 3), so a bucket
- * spans at most 12.5% of its lower bound.  Every histogram in the metric
- * table uses these buckets.
+ * Histogram buckets in the metric table are analysis/histogram.h's: exact
+ * below 16, then 8 per power of two; `bucket` is hist_bucket_lower() of the
+ * bucket, so every histogram row can be rebuilt into a struct hist.
  */
-#define STORE_BUCKET_SUB_BITS 3	/* 2^3 = 8 buckets per power of two */
-uint64_t store_bucket_lower(uint64_t value);
 
 /* Commit what is staged; the campaign stays open. */
 enum store_rc store_flush(struct store *s);

@@ -109,6 +109,86 @@
  * truncated. */
 #define DFS_DEPTH_MAX 65536u
 
+/* Distinct findings (kind and signature) one campaign keeps for its summary
+ * (analysis/runner.c).  Each is one bug, however many schedules hit it; a
+ * campaign that finds more than 256 distinct ones is reporting one mistake
+ * many ways, and the first ones name it.  The rest are counted, and every
+ * finding of every run is in the database regardless. */
+#define RUNNER_GROUPS_MAX 256u
+
+/* Finding kinds one campaign tells apart (analysis/runner.c): the
+ * checkers' and the model's kinds (about 15, the loader's list) and one
+ * pseudo-kind per run outcome. */
+#define RUNNER_KINDS_MAX 32u
+
+/* The command line (cli/).  Options one command accepts, and arguments
+ * besides them: `simrun check` takes the most, files and directories; 64
+ * is more than a shell line of scenario paths, and a directory stands for
+ * any number. */
+#define CLI_OPTIONS_MAX 24
+#define CLI_ARGS_MAX 64
+/* Scenario files one `simrun check` takes, named or found in directories:
+ * ten times the scenarios a project ships, with room for a user's own. */
+#define CLI_CHECK_FILES_MAX 1024
+/* Rows of `simrun compare`'s table: a header, the campaign, schedules,
+ * five outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
+ * each of the 15 time histograms of the metrics, and the first finding. */
+#define CLI_COMPARE_ROWS_MAX 96
+/* Runs `simrun regress` lists one by one when their verdict is not the one
+ * wanted; the per-signature table counts every run.  A thousand changed
+ * runs are one change seen many ways. */
+#define CLI_REGRESS_LISTED_MAX 1000u
+
+/* Schedules one campaign may be asked for: the loader's ceiling for
+ * explore.schedules, and the command line's.  At a few microseconds per
+ * schedule of a small scenario, 10^8 is hours; beyond that a campaign should
+ * be split so its results are seen. */
+#define RUNNER_SCHEDULES_MAX 100000000ull
+
+/* Checkers in the analysis layer's registry (analysis/checkers.c): six
+ * today (deadlock, lock order, hung task, livelock, invariants, metrics),
+ * with leak and stale-PTE checks to come; 16 leaves room without making
+ * the per-hook dispatch loop long. */
+#define CHECKERS_MAX 16
+
+/* The hung-task threshold when a campaign sets none: the kernel's default
+ * CONFIG_DEFAULT_HUNG_TASK_TIMEOUT (hung_task_timeout_secs = 120). */
+#define HUNG_TASK_TIMEOUT_NS_DEFAULT (120ull * 1000000000ull)
+
+/* Retries of one fault before the livelock checker reports it.  Today's
+ * kernels allow several retries but only the first attempt drops the lock
+ * and waits (KERNEL.md section 4); a fault still retrying after 16 is in a
+ * retry storm (pattern 2), not unlucky. */
+#define FAULT_RETRIES_DEFAULT 16u
+
+/* Distinct functions asking one fault to retry that the livelock checker
+ * names in its report.  A fault path has a handful of retry sites
+ * (filemap_fault, __folio_lock_or_retry, do_swap_page, the VMA-lock
+ * fallbacks); more than 8 in one fault would be counted, not named. */
+#define FAULT_RETRY_SITES_MAX 8u
+
+/* Circular lock dependencies remembered per campaign.  Each report comes
+ * from a new dependency between two lock classes, so there can never be
+ * more than classes squared (169 today); a campaign that finds more than 64
+ * is reporting one mistake many ways, and the first ones name it.  The
+ * rest are counted. */
+#define LOCK_ORDER_REPORTS_MAX 64u
+
+/* Bytes of one lockdep-style report (the chain, the two-CPU scenario and
+ * the held locks).  A cycle through every one of the 13 lock classes with
+ * long function names fits in 4 KiB. */
+#define LOCKDEP_REPORT_BYTES 4096u
+
+/* Model function names kept beyond the run that produced them (the lock
+ * dependency graph lives for the whole campaign).  Kernel function names
+ * are far shorter than 64 bytes; a longer one is cut, not dropped. */
+#define WHERE_NAME_MAX 64u
+
+/* Nesting of the JSON objects that findings carry as details: a finding is
+ * an object of arrays of objects of small objects, four levels; 8 leaves
+ * room. */
+#define JSON_DEPTH_MAX 8u
+
 static_assert(CHOICES_MAX == TASKS_MAX + EVENTS_MAX, "every task and event can be a choice");
 static_assert(STEPS_DEFAULT <= STEPS_LIMIT, "default budget within the ceiling");
 static_assert(TASKS_MAX <= 65535, "task ids fit the 16-bit trace field");
@@ -117,7 +197,13 @@ static_assert(TASK_STACK_BYTES % 4096 == 0, "stacks are whole pages");
 static_assert(STORE_BATCH_RUNS >= 1, "a batch holds at least one run");
 static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
 	      "a batch holds a long run's decision log");
+static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
+	      "one run's findings fit a campaign's summary");
+static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 5 + RUNNER_KINDS_MAX + 2 * 15 + 1,
+	      "compare's table has a row for everything it can show");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
+static_assert(CHECKERS_MAX >= 8, "the registry holds today's checkers and the ones to come");
+static_assert(WHERE_NAME_MAX >= 32, "kernel function names fit");
 
 #endif /* SIM_LIMITS_H */

@@ -29,12 +29,19 @@ void folio_lock_init(struct folio *folio)
 	folio->lock_owner = NULL;
 }
 
-static void folio_take(struct folio *folio, struct task *t, const char *where)
+/* Take PG_locked for t without waiting: a trylock, an uncontended
+ * folio_lock, or a new folio nobody else can see.  `trylock` says whether
+ * the caller could have waited (see held_lock.trylock). */
+static void folio_take(struct folio *folio, struct task *t, const char *where,
+		       bool trylock)
 {
 	SIM_ASSERT(!folio_test_locked(folio) || folio->lock_owner == t);
 	folio_set(folio, PG_locked);
 	folio->lock_owner = t;
-	lock_acquired_current(&folio->lock, LOCK_WRITE, where);
+	if (trylock)
+		lock_tryacquired_current(&folio->lock, LOCK_WRITE, where);
+	else
+		lock_acquired_current(&folio->lock, LOCK_WRITE, where);
 }
 
 bool folio_trylock_at(struct folio *folio, const char *where)
@@ -46,7 +53,7 @@ bool folio_trylock_at(struct folio *folio, const char *where)
 	sim_yield(TRACE_TRYLOCK, folio->lock.id);
 	if (folio_test_locked(folio))
 		return false;
-	folio_take(folio, t, where);
+	folio_take(folio, t, where, true);
 	return true;
 }
 
@@ -59,7 +66,7 @@ void folio_lock_at(struct folio *folio, const char *where)
 	sim_cost(COST_LOCK_NS);
 	sim_yield(TRACE_LOCK, folio->lock.id);
 	if (!folio_test_locked(folio)) {
-		folio_take(folio, t, where);
+		folio_take(folio, t, where, false);
 		return;
 	}
 	lock_wait_begin(&folio->lock, LOCK_WRITE, where);
@@ -75,7 +82,8 @@ void folio_lock_at(struct folio *folio, const char *where)
 void folio_lock_new_at(struct folio *folio, const char *where)
 {
 	SIM_ASSERT(!folio_test_locked(folio));
-	folio_take(folio, sim_current(), where);
+	/* __folio_set_locked cannot wait: for lockdep it is a trylock. */
+	folio_take(folio, sim_current(), where, true);
 }
 
 /*

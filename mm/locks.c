@@ -28,6 +28,7 @@ static const struct lock_class classes[LOCK_CLASSES_COUNT] = {
 	[LC_LRU_LOCK] = { LC_LRU_LOCK, "lru_lock", LOCK_KIND_SPIN },
 };
 
+static enum rwsem_policy rwsem_policy = RWSEM_FAIR;
 static struct lock_hooks hooks[LOCK_HOOKS_MAX];
 static uint32_t hooks_count;
 static uint32_t next_obj_id = 1;
@@ -166,8 +167,8 @@ void rcu_read_unlock(void)
 	tm->rcu_depth--;
 }
 
-void lock_acquired_current(struct lock_common *l, enum lock_mode mode,
-			   const char *where)
+static void held_add(struct lock_common *l, enum lock_mode mode,
+		     const char *where, bool trylock)
 {
 	struct task *t = sim_current();
 	struct task_mm *tm = task_mm(t);
@@ -180,9 +181,22 @@ void lock_acquired_current(struct lock_common *l, enum lock_mode mode,
 	h->mode = mode;
 	h->where = where;
 	h->since_ns = sim_now();
+	h->trylock = trylock;
 	for (uint32_t i = 0; i < hooks_count; i++)
 		if (hooks[i].acquired)
 			hooks[i].acquired(hooks[i].ctx, t, h);
+}
+
+void lock_acquired_current(struct lock_common *l, enum lock_mode mode,
+			   const char *where)
+{
+	held_add(l, mode, where, false);
+}
+
+void lock_tryacquired_current(struct lock_common *l, enum lock_mode mode,
+			      const char *where)
+{
+	held_add(l, mode, where, true);
 }
 
 static void report_unlock_not_held(struct lock_common *l, enum lock_mode mode,
@@ -234,6 +248,33 @@ bool lock_release_current(struct lock_common *l, enum lock_mode mode,
 			hooks[i].released(hooks[i].ctx, sim_current(), &h,
 					  sim_now());
 	return true;
+}
+
+void lock_downgrade_current(struct lock_common *l, const char *where)
+{
+	struct task *t = sim_current();
+	struct task_mm *tm = task_mm(t);
+	uint64_t now = sim_now();
+
+	for (uint32_t i = tm->held_count; i-- > 0;) {
+		struct held_lock *h = &tm->held[i];
+		if (h->lock != l || h->mode != LOCK_WRITE)
+			continue;
+		struct held_lock was = *h;
+		for (uint32_t k = 0; k < hooks_count; k++)
+			if (hooks[k].released)
+				hooks[k].released(hooks[k].ctx, t, &was, now);
+		h->mode = LOCK_READ;
+		h->where = where;
+		h->since_ns = now;
+		for (uint32_t k = 0; k < hooks_count; k++)
+			if (hooks[k].acquired)
+				hooks[k].acquired(hooks[k].ctx, t, h);
+		return;
+	}
+	/* The caller checked that it is the writer; the held list agrees
+	 * (invariant 4 of the rw_semaphore). */
+	SIM_ASSERT(!"downgrade of a write lock with no held entry");
 }
 
 void lock_transfer_current(struct lock_common *l, const char *where)
@@ -317,7 +358,7 @@ bool spin_trylock_at(spinlock_t *l, const char *where)
 		return false;
 	sim_preempt_disable();
 	l->owner = t;
-	lock_acquired_current(&l->c, LOCK_WRITE, where);
+	lock_tryacquired_current(&l->c, LOCK_WRITE, where);
 	return true;
 }
 
@@ -341,6 +382,17 @@ void spin_unlock_at(spinlock_t *l, const char *where)
 }
 
 /* --------------------------------------------------------- rw_semaphore */
+
+void rwsem_policy_set(enum rwsem_policy policy)
+{
+	SIM_ASSERT(policy == RWSEM_FAIR || policy == RWSEM_READER_PREFERRING);
+	rwsem_policy = policy;
+}
+
+enum rwsem_policy rwsem_policy_get(void)
+{
+	return rwsem_policy;
+}
 
 void init_rwsem(struct rw_semaphore *sem, enum lock_class_id cls,
 		uint32_t owner_obj)
@@ -435,9 +487,12 @@ static void rwsem_mark_wake(struct rw_semaphore *sem)
 }
 
 static void rwsem_acquired(struct rw_semaphore *sem, enum lock_mode mode,
-			   const char *where)
+			   const char *where, bool trylock)
 {
-	lock_acquired_current(&sem->c, mode, where);
+	if (trylock)
+		lock_tryacquired_current(&sem->c, mode, where);
+	else
+		lock_acquired_current(&sem->c, mode, where);
 	if (SIM_EXPENSIVE)
 		rwsem_check(sem);
 }
@@ -453,7 +508,13 @@ void down_read_at(struct rw_semaphore *sem, const char *where)
 	sim_yield(TRACE_LOCK, sem->c.id);
 	if (!sem->writer && !sem->waiters && !sem->handoff) {
 		sem->readers++;
-		rwsem_acquired(sem, LOCK_READ, where);
+		rwsem_acquired(sem, LOCK_READ, where, false);
+		return;
+	}
+	if (rwsem_policy == RWSEM_READER_PREFERRING && !sem->writer) {
+		SIM_MARK("down_read: reader-preferring policy passed queued writers");
+		sem->readers++;
+		rwsem_acquired(sem, LOCK_READ, where, false);
 		return;
 	}
 	/* Reader optimistic stealing: only when nobody holds it at all (the
@@ -462,7 +523,7 @@ void down_read_at(struct rw_semaphore *sem, const char *where)
 	if (!sem->writer && !sem->handoff && sem->readers == 0) {
 		SIM_MARK("down_read: stole the lock from queued waiters");
 		sem->readers++;
-		rwsem_acquired(sem, LOCK_READ, where);
+		rwsem_acquired(sem, LOCK_READ, where, false);
 		/* The first reader wakes the readers queued behind. */
 		if (sem->head && sem->head->mode == LOCK_READ)
 			rwsem_mark_wake(sem);
@@ -477,7 +538,7 @@ void down_read_at(struct rw_semaphore *sem, const char *where)
 		waitq_wait(&sem->c.wq, LOCK_READ, 0);
 	w->granted = false;
 	lock_wait_end(&sem->c, LOCK_READ);
-	rwsem_acquired(sem, LOCK_READ, where);
+	rwsem_acquired(sem, LOCK_READ, where, false);
 }
 
 bool down_read_trylock_at(struct rw_semaphore *sem, const char *where)
@@ -485,10 +546,12 @@ bool down_read_trylock_at(struct rw_semaphore *sem, const char *where)
 	SIM_ASSERT(sim_current() != NULL);
 	sim_cost(COST_LOCK_NS);
 	sim_yield(TRACE_TRYLOCK, sem->c.id);
-	if (sem->writer || sem->waiters || sem->handoff)
+	if (sem->writer)
+		return false;
+	if (rwsem_policy == RWSEM_FAIR && (sem->waiters || sem->handoff))
 		return false;
 	sem->readers++;
-	rwsem_acquired(sem, LOCK_READ, where);
+	rwsem_acquired(sem, LOCK_READ, where, true);
 	return true;
 }
 
@@ -545,7 +608,7 @@ void down_write_at(struct rw_semaphore *sem, const char *where)
 		if (sem->waiters)
 			SIM_MARK("down_write: stole the lock from queued waiters");
 		sem->writer = t;
-		rwsem_acquired(sem, LOCK_WRITE, where);
+		rwsem_acquired(sem, LOCK_WRITE, where, false);
 		return;
 	}
 	struct rwsem_waiter *w = &tm->rwsem_waiter;
@@ -562,7 +625,7 @@ void down_write_at(struct rw_semaphore *sem, const char *where)
 		sim_cost(COST_LOCK_NS);
 	}
 	lock_wait_end(&sem->c, LOCK_WRITE);
-	rwsem_acquired(sem, LOCK_WRITE, where);
+	rwsem_acquired(sem, LOCK_WRITE, where, false);
 }
 
 bool down_write_trylock_at(struct rw_semaphore *sem, const char *where)
@@ -575,7 +638,7 @@ bool down_write_trylock_at(struct rw_semaphore *sem, const char *where)
 	if (sem->writer || sem->readers || sem->waiters || sem->handoff)
 		return false;
 	sem->writer = t;
-	rwsem_acquired(sem, LOCK_WRITE, where);
+	rwsem_acquired(sem, LOCK_WRITE, where, true);
 	return true;
 }
 
@@ -605,10 +668,9 @@ void downgrade_write_at(struct rw_semaphore *sem, const char *where)
 		report_unlock_not_held(&sem->c, LOCK_WRITE, where);
 		return;
 	}
-	lock_release_current(&sem->c, LOCK_WRITE, where);
+	lock_downgrade_current(&sem->c, where);
 	sem->writer = NULL;
 	sem->readers++;
-	lock_acquired_current(&sem->c, LOCK_READ, where);
 	/* rwsem_downgrade_wake: readers at the front join us. */
 	if (sem->head && sem->head->mode == LOCK_READ)
 		rwsem_mark_wake(sem);

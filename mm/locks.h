@@ -86,6 +86,12 @@ struct held_lock {
 	enum lock_mode mode;
 	const char *where;	/* model function that took it */
 	uint64_t since_ns;	/* virtual time it was acquired */
+	/* Taken without being able to wait (a trylock that succeeded, or a
+	 * folio locked before anyone else can see it).  lockdep records no
+	 * dependency on such an acquisition: it cannot block, so it cannot
+	 * close a cycle.  Locks taken later while it is held still depend
+	 * on it. */
+	bool trylock;
 };
 
 /* A task's place in an rw_semaphore's FIFO wait list.  A task waits for
@@ -124,6 +130,7 @@ struct task_mm {
 	 * kernel path, and as leaked once the operation that took them has
 	 * returned (mm/page_alloc.c). */
 	struct folio *folio_refs[TASK_FOLIO_REFS_MAX];
+	const char *folio_refs_where[TASK_FOLIO_REFS_MAX];	/* who took it */
 	uint32_t folio_refs_count;
 	uint32_t pagefault_disabled;	/* pagefault_disable() nesting */
 };
@@ -170,8 +177,17 @@ void rcu_read_unlock(void);
  */
 void lock_acquired_current(struct lock_common *l, enum lock_mode mode,
 			   const char *where);
+/* The same for an acquisition that could not have waited (held->trylock). */
+void lock_tryacquired_current(struct lock_common *l, enum lock_mode mode,
+			      const char *where);
 bool lock_release_current(struct lock_common *l, enum lock_mode mode,
 			  const char *where);
+/* downgrade_write's bookkeeping: the current task's write entry for `l`
+ * becomes a read entry where it stands in the held list (lockdep's
+ * lock_downgrade keeps its place too, so the locks taken after it are not
+ * made to look as if they were taken before it).  Hooks see the write
+ * released and the read acquired. */
+void lock_downgrade_current(struct lock_common *l, const char *where);
 /* Drop the current task's entry without reporting a release to hooks that
  * measure hold time: ownership passes to something that is not a task (a
  * folio locked for read I/O is unlocked by the I/O completion). */
@@ -254,6 +270,21 @@ struct rw_semaphore {
 /* MAX_READERS_WAKEUP in kernel/locking/rwsem.c. */
 #define RWSEM_READERS_WAKEUP_MAX 256
 
+/*
+ * The rw_semaphore's reader rule for the whole world.  RWSEM_FAIR is the
+ * kernel's.  RWSEM_READER_PREFERRING is a counterfactual, not any kernel:
+ * a reader takes the lock whenever no writer holds it, ignoring queued
+ * writers and the handoff flag, so scenarios can show which deadlocks exist
+ * only because one queued writer blocks every later reader (KERNEL.md 11,
+ * pattern 4).  Writers starve under it; that is its point.
+ */
+enum rwsem_policy {
+	RWSEM_FAIR = 0,
+	RWSEM_READER_PREFERRING,
+};
+void rwsem_policy_set(enum rwsem_policy policy);
+enum rwsem_policy rwsem_policy_get(void);
+
 void init_rwsem(struct rw_semaphore *sem, enum lock_class_id cls,
 		uint32_t owner_obj);
 void down_read_at(struct rw_semaphore *sem, const char *where);
@@ -288,7 +319,11 @@ void rwsem_check(const struct rw_semaphore *sem);
 /*
  * What the analysis layer learns of locks, without the model knowing who
  * listens.  `h` points into the task's held list and is valid only for the
- * call.
+ * call; `acquired` may find it anywhere in the list, not only last: a
+ * downgrade_write turns the held entry into a read entry where it stands,
+ * as lockdep's lock_downgrade does, and reports a release of the write and
+ * an acquisition of the read.  h->trylock tells whether the acquisition
+ * could have waited.
  */
 struct lock_hooks {
 	void *ctx;

@@ -167,8 +167,9 @@ struct mm_world *mm_world_create(struct engine *e,
  *    (folio_ref_add), dropped by zap and try_to_unmap; a device-private
  *    entry counts as a PTE, a swap or migration entry holds nothing;
  *  - a task's temporary reference: folio_get/folio_try_get/
- *    folio_alloc, dropped by folio_put; reclaim's isolation and a GUP
- *    user's reference are such;
+ *    folio_alloc, dropped by folio_put; the task's list remembers which
+ *    function took it, and a task that has exited holds none; reclaim's
+ *    isolation and a GUP user's reference are such;
  *  - in-flight I/O takes none: a folio under read is locked and one
  *    under writeback is flagged, and either stays in its cache, whose
  *    reference keeps it (truncate and reclaim wait for or skip both), as
@@ -180,6 +181,9 @@ struct folio *folio_alloc_at(unsigned int order, const char *where);
 void folio_get_at(struct folio *folio, const char *where);
 bool folio_try_get_at(struct folio *folio, const char *where);
 void folio_put_at(struct folio *folio, const char *where);
+/* folio_put of a reference the task does not hold drops one a structure
+ * owns: the count allows it, and the folio notes the function
+ * (folio->unowned_puts) for the leak checker's underflow report. */
 #define folio_get(f) folio_get_at((f), __func__)
 #define folio_try_get(f) folio_try_get_at((f), __func__)
 #define folio_put(f) folio_put_at((f), __func__)
@@ -210,7 +214,8 @@ void folio_free_frozen_at(struct folio *folio, const char *where);
 
 /* An operation of the current task returned: any reference it still
  * holds is leaked (no code path will put it); forget it so the leak
- * checker sees refcount above expected.  Returns how many. */
+ * checker sees refcount above expected, and note on the folio which
+ * function took it (folio->orphaned).  Returns how many. */
 uint32_t task_folio_refs_orphan(void);
 
 /* What holds a folio, counted from the world's state. */

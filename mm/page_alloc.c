@@ -35,9 +35,30 @@ static void ref_log(struct folio *f, int ref_delta, int map_delta,
 	};
 }
 
+/* ------------------------------------------------------- blame */
+
+/* Remember a reference gone astray (struct folio_blame in types.h) for
+ * the leak checker; `where` is the function to blame. */
+static void blame_note(struct folio_blame *b, const char *where,
+		       const struct task *t)
+{
+	bool known = false;
+
+	SIM_ASSERT(where != NULL);
+	SIM_ASSERT(b->sites_count <= FOLIO_BLAME_SITES_MAX);
+	for (uint32_t i = 0; i < b->sites_count && !known; i++)
+		known = strcmp(b->sites[i], where) == 0;
+	if (!known && b->sites_count < FOLIO_BLAME_SITES_MAX)
+		b->sites[b->sites_count++] = where;
+	b->count++;
+	b->last_where = where;
+	b->last_task = t ? t->id : TRACE_NO_TASK;
+	b->last_step = sim->steps;
+}
+
 /* --------------------------------------------- task-held references */
 
-static void task_ref_add(struct folio *f)
+static void task_ref_add(struct folio *f, const char *where)
 {
 	struct task *t = sim_current();
 
@@ -46,6 +67,7 @@ static void task_ref_add(struct folio *f)
 		return;
 	struct task_mm *tm = task_mm(t);
 	SIM_ASSERT(tm->folio_refs_count < TASK_FOLIO_REFS_MAX);
+	tm->folio_refs_where[tm->folio_refs_count] = where;
 	tm->folio_refs[tm->folio_refs_count++] = f;
 }
 
@@ -61,7 +83,10 @@ static bool task_ref_drop(struct folio *f)
 	for (uint32_t i = tm->folio_refs_count; i-- > 0;) {
 		if (tm->folio_refs[i] != f)
 			continue;
-		tm->folio_refs[i] = tm->folio_refs[--tm->folio_refs_count];
+		tm->folio_refs_count--;
+		tm->folio_refs[i] = tm->folio_refs[tm->folio_refs_count];
+		tm->folio_refs_where[i] =
+			tm->folio_refs_where[tm->folio_refs_count];
 		return true;
 	}
 	return false;
@@ -75,9 +100,13 @@ uint32_t task_folio_refs_orphan(void)
 	SIM_ASSERT(n <= TASK_FOLIO_REFS_MAX);
 	if (n) {
 		SIM_MARK("task returned holding a folio reference");
-		for (uint32_t i = 0; i < n; i++)
-			SIM_TRACE("leaked reference on folio #%u",
-				  tm->folio_refs[i]->id);
+		for (uint32_t i = 0; i < n; i++) {
+			struct folio *f = tm->folio_refs[i];
+			SIM_TRACE("leaked reference on folio #%u, taken in %s",
+				  f->id, tm->folio_refs_where[i]);
+			blame_note(&f->orphaned, tm->folio_refs_where[i],
+				   sim_current());
+		}
 	}
 	tm->folio_refs_count = 0;
 	return n;
@@ -111,7 +140,7 @@ struct folio *folio_alloc_at(unsigned int order, const char *where)
 	f->refcount = 1;
 	w->folios_live++;
 	ref_log(f, 1, 0, where);
-	task_ref_add(f);
+	task_ref_add(f, where);
 	return f;
 }
 
@@ -178,7 +207,7 @@ void folio_get_at(struct folio *folio, const char *where)
 	SIM_ASSERT(folio->refcount > 0);
 	folio->refcount++;
 	ref_log(folio, 1, 0, where);
-	task_ref_add(folio);
+	task_ref_add(folio, where);
 }
 
 bool folio_try_get_at(struct folio *folio, const char *where)
@@ -191,7 +220,7 @@ bool folio_try_get_at(struct folio *folio, const char *where)
 		return false;
 	folio->refcount++;
 	ref_log(folio, 1, 0, where);
-	task_ref_add(folio);
+	task_ref_add(folio, where);
 	return true;
 }
 
@@ -203,8 +232,14 @@ void folio_put_at(struct folio *folio, const char *where)
 	/* A put of a reference the task did not take itself drops one that
 	 * belongs to a structure (a mapping, the page cache): legal for the
 	 * count, and exactly what a double put looks like. */
-	if (!task_ref_drop(folio))
+	if (!task_ref_drop(folio)) {
 		SIM_MARK("folio_put of a reference the task does not own");
+		/* World building and events own no references: only a
+		 * task's put can be one it did not hold. */
+		struct task *t = sim_current();
+		if (t && t->priv)
+			blame_note(&folio->unowned_puts, where, t);
+	}
 	if (folio->refcount < 0)
 		folio_report_underflow(folio, where, "refcount below zero");
 	else if (folio->refcount == 0)
@@ -327,7 +362,10 @@ void mm_folio_expected_refs(const struct folio *folio,
 	}
 	for (uint32_t t = 0; t < sim->tasks_count; t++) {
 		const struct task *task = &sim->tasks[t];
-		if (!task->priv)
+		/* An exited task holds nothing: references left in its list
+		 * (a task body that returned without folio_put; scenario
+		 * tasks orphan theirs after each operation) are leaked. */
+		if (!task->priv || task->state == TASK_EXITED)
 			continue;
 		const struct task_mm *tm = task_mm(task);
 		for (uint32_t i = 0; i < tm->folio_refs_count; i++)

@@ -159,8 +159,7 @@ static bool read_variants(struct jread *r, const cJSON *doc,
 
 	if (base_expect) {
 		size_t at = jread_push_key(r, "expect");
-		struct scenario_variant base = { .name = "" };
-		bool ok = read_expect(r, base_expect, &base);
+		bool ok = read_expect(r, base_expect, &s->base);
 		jread_pop(r, at);
 		if (!ok)
 			return false;
@@ -187,6 +186,13 @@ static bool read_variants(struct jread *r, const cJSON *doc,
 		    strlen(v->string) >= SCENARIO_NAME_MAX) {
 			jread_fail(r, "variant names are 1 to %d characters",
 				   SCENARIO_NAME_MAX - 1);
+			return false;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(v, "variants")) {
+			/* Variants patch the base scenario; one that declared
+			 * variants of its own would be silently ignored. */
+			jread_fail_at(r, "variants",
+				      "a variant cannot declare variants");
 			return false;
 		}
 		struct scenario_variant *var = &s->variants[s->variants_count++];

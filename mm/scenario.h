@@ -192,6 +192,8 @@ struct scenario {
 	uint32_t variants_count;
 	struct scenario_variant variants[SCENARIO_VARIANTS_MAX];
 	char variant[SCENARIO_NAME_MAX];
+	/* The top-level `expect` list, for the base scenario (name ""). */
+	struct scenario_variant base;
 
 	/* The file as read, byte for byte, for the result database. */
 	char *json_text;

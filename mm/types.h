@@ -52,6 +52,9 @@ typedef uint64_t pgoff_t;
 /* Remembered changes of one folio's refcount or mapcount, for leak
  * reports ("the last functions that changed them"). */
 #define FOLIO_REF_LOG_MAX 8
+/* Functions remembered per kind of blame (struct folio_blame): the sites
+ * of one bug are one or two functions. */
+#define FOLIO_BLAME_SITES_MAX 4
 /* VMA structs one run may create: the scenario's plus one per mmap
  * operation, which the loader bounds (SCENARIO_MMAPS_MAX). */
 #define VMA_STRUCTS_MAX 96
@@ -95,6 +98,26 @@ struct folio_ref_change {
 	uint64_t step;
 };
 
+/*
+ * References the model saw go astray, for the leak checker to name: the
+ * model's bookkeeping, not kernel state, cleared when the folio is
+ * allocated.  `orphaned`: references a task still held when its operation
+ * returned (task_folio_refs_orphan: no code path will put them), by the
+ * function that took them.  `unowned_puts`: folio_put by a task of a
+ * reference it did not hold (it dropped one a mapping or the page cache
+ * owns), by the function that put it.
+ */
+struct folio_blame {
+	uint32_t count;			/* references orphaned, or puts */
+	uint32_t sites_count;
+	/* Distinct functions, first seen first; more are counted in
+	 * `count` only. */
+	const char *sites[FOLIO_BLAME_SITES_MAX];
+	const char *last_where;		/* the latest one */
+	uint16_t last_task;
+	uint64_t last_step;
+};
+
 struct address_space;
 struct anon_vma;
 
@@ -117,6 +140,8 @@ struct folio {
 					 * is older (mm/vmscan.c) */
 	uint32_t ref_log_next;
 	struct folio_ref_change ref_log[FOLIO_REF_LOG_MAX];
+	struct folio_blame orphaned;
+	struct folio_blame unowned_puts;
 };
 
 static inline bool folio_test(const struct folio *f, enum pageflags b)

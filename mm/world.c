@@ -119,6 +119,7 @@ void mm_world_reset(void)
 	mm_obj_ids_reset();
 	vm_events_reset();
 	mm_world = NULL;
+	rwsem_policy_set(RWSEM_FAIR);
 }
 
 /* ----------------------------------------------------------- mm world */

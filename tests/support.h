@@ -31,6 +31,12 @@ bool test_run_with(struct engine *e, struct strategy *s, uint64_t seed,
 		   uint64_t index, void (*build)(struct engine *e, void *arg),
 		   void *arg, enum run_outcome *outcome);
 
+/* The findings of the run the engine holds: how many of `kind`, and the
+ * n-th of them (NULL when there are not that many). */
+uint32_t test_findings_count(const struct engine *e, const char *kind);
+const struct finding *test_finding(const struct engine *e, const char *kind,
+				   uint32_t n);
+
 /* Path of the built simrun binary and of the source tree. */
 const char *test_simrun_path(void);
 const char *test_source_dir(void);
@@ -38,5 +44,39 @@ const char *test_source_dir(void);
 /* Run a shell command, capturing stdout and stderr into malloc'd strings
  * (NULL when not wanted); returns its exit status (or 128+signal). */
 int test_sh(const char *cmd, char **out, char **err);
+
+/* test_sh with a formatted command. */
+int test_shf(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A fresh directory under /tmp (mkdtemp) into buf, and its removal with
+ * everything in it. */
+void test_tmpdir(char *buf, size_t len);
+void test_rmtree(const char *path);
+
+/* Write text to dir/name (fails the test on error); returns the path in a
+ * static buffer valid until the next call. */
+const char *test_write_file(const char *dir, const char *name,
+			    const char *text);
+/* The whole file as a malloc'd string ("" when it cannot be read). */
+char *test_read_file(const char *path);
+
+/* One value from a SQLite database (opened read-only for the query):
+ * the first column of the first row, as an integer or as malloc'd text
+ * ("" for NULL or no row).  Fails the test when the query fails. */
+int64_t test_sql_int(const char *db, const char *sql);
+char *test_sql_text(const char *db, const char *sql);
+
+struct checkers;
+typedef struct cJSON cJSON;
+
+/* An engine with every checker attached (*ck receives them), and its
+ * teardown, which also checks that nothing was left live. */
+struct engine *test_engine_checked(uint32_t cpus, struct checkers **ck);
+void test_engine_checked_done(struct engine *e, struct checkers *ck);
+
+/* A member of a JSON object, asserting that it is there and of its type. */
+const char *test_json_str(const cJSON *o, const char *key);
+double test_json_num(const cJSON *o, const char *key);
 
 #endif /* SIM_TEST_SUPPORT_H */

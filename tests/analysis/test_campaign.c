@@ -73,7 +73,7 @@ Test(campaign, dfs_schedules_all_run_with_the_base_seed)
 
 	while (more) {
 		cr_assert_lt(index, 1000);
-		more = campaign_run_schedule(e, sc, s, 42, index, &r);
+		more = campaign_run_schedule(e, sc, s, NULL, 42, index, &r);
 		cr_assert_eq(r.seed, 42, "schedule %llu",
 			     (unsigned long long)index);
 		cr_assert_eq(r.outcome, RUN_OK);
@@ -94,7 +94,7 @@ Test(campaign, sampling_strategies_get_a_seed_per_schedule)
 	struct run_result r;
 
 	for (uint64_t i = 0; i < 5; i++) {
-		cr_assert(campaign_run_schedule(e, sc, s, 42, i, &r));
+		cr_assert(campaign_run_schedule(e, sc, s, NULL, 42, i, &r));
 		cr_assert_eq(r.seed, sim_run_seed(42, i));
 		cr_assert_eq(r.index, i);
 	}
@@ -136,12 +136,12 @@ Test(campaign, pct_calibration_is_a_timed_run_of_schedule_0)
 
 	cr_assert(engine_subscribe(e, &h));
 	for (uint64_t base = 1; base < 30; base++) {
-		campaign_run_schedule(e, sc, timed, base, 0, &r);
+		campaign_run_schedule(e, sc, timed, NULL, base, 0, &r);
 		uint64_t want = r.decisions;
 		cr_assert_gt(want, 0);
 		/* Whatever ran before does not matter. */
 		for (uint64_t i = 0; i < 3; i++)
-			campaign_run_schedule(e, sc, rnd, base, i, &r);
+			campaign_run_schedule(e, sc, rnd, NULL, base, i, &r);
 		fflush(trace_out);
 		size_t trace_before = trace_len;
 		hook_calls = 0;
@@ -156,7 +156,7 @@ Test(campaign, pct_calibration_is_a_timed_run_of_schedule_0)
 		cr_assert_eq(e->step_hooks_count, 1);
 	}
 	/* The subscriber is back for the campaign's own schedules. */
-	campaign_run_schedule(e, sc, rnd, 1, 0, &r);
+	campaign_run_schedule(e, sc, rnd, NULL, 1, 0, &r);
 	cr_assert_eq((uint64_t)hook_calls, 1 + r.steps);
 	cr_assert_gt(trace_len, 0);
 	strategy_destroy(timed);
@@ -175,7 +175,7 @@ Test(campaign, pct_calibration_is_at_least_one)
 	struct strategy *s = make((struct strategy_params){
 		.kind = STRATEGY_PCT, .pct_depth = 3, .pct_steps = 1 });
 	struct run_result r;
-	cr_assert(campaign_run_schedule(e, sc, s, 9, 0, &r));
+	cr_assert(campaign_run_schedule(e, sc, s, NULL, 9, 0, &r));
 	cr_assert_eq(r.outcome, RUN_OK);
 	strategy_destroy(s);
 	done(e, sc);
@@ -190,7 +190,7 @@ Test(campaign, replay_with_entries_left_is_reported_diverged)
 		.kind = STRATEGY_RANDOM });
 	struct run_result r;
 
-	campaign_run_schedule(e, two, rnd, 5, 0, &r);
+	campaign_run_schedule(e, two, rnd, NULL, 5, 0, &r);
 	size_t len;
 	const uint8_t *log = engine_decisions(e, &len);
 	uint8_t *copy = malloc(len);
@@ -202,7 +202,7 @@ Test(campaign, replay_with_entries_left_is_reported_diverged)
 		.kind = STRATEGY_REPLAY, .replay_log = copy,
 		.replay_len = len });
 	uint64_t hash = r.trace_hash;
-	cr_assert_not(campaign_run_schedule(e, two, rp, 5, 0, &r));
+	cr_assert_not(campaign_run_schedule(e, two, rp, NULL, 5, 0, &r));
 	cr_assert_eq(r.outcome, RUN_OK);
 	cr_assert_eq(r.trace_hash, hash);
 	strategy_destroy(rp);
@@ -213,7 +213,7 @@ Test(campaign, replay_with_entries_left_is_reported_diverged)
 					    .replay_log = copy,
 					    .replay_len = len });
 	uint64_t at = 99;
-	cr_assert_not(campaign_run_schedule(e, one, rp, 5, 0, &r));
+	cr_assert_not(campaign_run_schedule(e, one, rp, NULL, 5, 0, &r));
 	cr_assert_eq(r.outcome, RUN_DIVERGED);
 	cr_assert(strategy_diverged(rp, &at));
 	cr_assert_eq(at, 0);

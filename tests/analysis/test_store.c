@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "analysis/sha256.h"
+#include "analysis/histogram.h"
 #include "analysis/store.h"
 #include "mm/scenario.h"
 #include "tests/support.h"
@@ -444,7 +445,7 @@ Test(store, real_run_replays_from_the_file)
 	 * must take the run's own seed from the file. */
 	struct run_result r;
 	struct store_run sr;
-	campaign_run_schedule(e, sc, strat, 99, 3, &r);
+	campaign_run_schedule(e, sc, strat, NULL, 99, 3, &r);
 	store_run_fill(&sr, &r, e);
 	add_ok(s, cid, &sr, e->findings, e->findings_count);
 	cr_assert_eq(store_campaign_end(s, cid, STORE_DONE), STORE_OK);
@@ -483,7 +484,7 @@ Test(store, real_run_replays_from_the_file)
 	struct strategy *replay = strategy_create(&rp, err, sizeof(err));
 	cr_assert(replay != NULL, "%s", err);
 	struct run_result rr;
-	campaign_run_schedule(e, again, replay, info.seed, 0, &rr);
+	campaign_run_schedule(e, again, replay, NULL, info.seed, 0, &rr);
 	cr_expect_eq(rr.outcome, info.outcome);
 	cr_expect_eq(rr.seed, info.seed);
 	cr_expect_eq(rr.steps, info.steps);
@@ -639,22 +640,22 @@ Test(store, runs_with_findings)
 Test(store, metric_bucket_bounds)
 {
 	for (uint64_t v = 0; v < 16; v++)
-		cr_expect_eq(store_bucket_lower(v), v);
-	cr_expect_eq(store_bucket_lower(16), 16);
-	cr_expect_eq(store_bucket_lower(17), 16);
-	cr_expect_eq(store_bucket_lower(31), 30);
-	cr_expect_eq(store_bucket_lower(1000), 960);
-	cr_expect_eq(store_bucket_lower(1024), 1024);
-	cr_expect_eq(store_bucket_lower(UINT64_MAX), 0xf000000000000000ull);
+		cr_expect_eq(hist_bucket_lower(hist_bucket_of(v)), v);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(16)), 16);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(17)), 16);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(31)), 30);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(1000)), 960);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(1024)), 1024);
+	cr_expect_eq(hist_bucket_lower(hist_bucket_of(UINT64_MAX)), 0xf000000000000000ull);
 	/* Every value lies in its bucket, which is at most 1/8 of its lower
 	 * bound wide, and buckets never decrease. */
 	uint64_t prev = 0;
 	for (uint64_t v = 1; v < (1ull << 62); v = v * 3 / 2 + 1) {
-		uint64_t b = store_bucket_lower(v);
+		uint64_t b = hist_bucket_lower(hist_bucket_of(v));
 		cr_assert_leq(b, v);
 		cr_assert(v - b <= b / 8, "value %" PRIu64 " bucket %" PRIu64, v, b);
 		cr_assert_geq(b, prev);
-		cr_assert_eq(store_bucket_lower(b), b, "a bound is its own bucket");
+		cr_assert_eq(hist_bucket_lower(hist_bucket_of(b)), b, "a bound is its own bucket");
 		prev = b;
 	}
 }

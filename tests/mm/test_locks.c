@@ -6,7 +6,10 @@
  * wakeups grant all queued readers or one writer, handoff stops stealing,
  * trylocks fail with waiters, the VMA lock's sequence protocol, folio lock
  * handoff, and that misuse (sleeping under a spinlock, unlocking a lock not
- * held, vma_start_write without mmap_lock) is reported as a finding.
+ * held, vma_start_write without mmap_lock) is reported as a finding; and
+ * what the lock hooks tell lockdep: whether an acquisition could have
+ * waited (trylocks, new folios), and that downgrade_write keeps the held
+ * entry in its place.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -120,6 +123,32 @@ Test(rwsem, reader_blocked_behind_queued_writer)
 		rwsem_check(sem);
 		engine_end(e);
 	}
+	lock_hooks_unsubscribe(order);
+	test_engine_done(e);
+}
+
+static void build_queued_writer_reader_preferring(struct engine *e, void *arg)
+{
+	build_queued_writer(e, arg);
+	rwsem_policy_set(RWSEM_READER_PREFERRING);
+}
+
+Test(rwsem, reader_preferring_policy_lets_readers_pass_a_queued_writer)
+{
+	struct engine *e = test_engine(3);
+	rec_start();
+	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1,
+			      build_queued_writer_reader_preferring, NULL),
+		     RUN_OK);
+	cr_assert_not(r2_blocked_while_r1_held,
+		      "without the queued-writer rule R2 joins R1");
+	cr_assert_eq(pos("R1", sem), 0);
+	cr_assert_eq(pos("R2", sem), 1);
+	cr_assert_eq(pos("W", sem), 2);
+	engine_end(e);
+	/* A new world is fair again. */
+	mm_world_reset();
+	cr_assert_eq(rwsem_policy_get(), RWSEM_FAIR);
 	lock_hooks_unsubscribe(order);
 	test_engine_done(e);
 }
@@ -540,5 +569,113 @@ Test(folio_lock, unlock_hands_over_to_the_first_exclusive_waiter)
 	cr_assert_not(folio_test_locked(folio));
 	cr_assert_eq(e->findings_count, 0);
 	lock_hooks_unsubscribe(order);
+	test_engine_done(e);
+}
+
+/* ------------------------------------ what the hooks tell lockdep */
+
+struct acq_rec {
+	uint32_t lock_id;
+	enum lock_mode mode;
+	bool trylock;
+	uint32_t index;		/* position in the held list */
+	uint32_t held_count;
+};
+static struct acq_rec acqs[32];
+static uint32_t acqs_n, rels_n;
+
+static void on_acq_rec(void *ctx, struct task *t, const struct held_lock *h)
+{
+	(void)ctx;
+	struct task_mm *tm = task_mm(t);
+	if (acqs_n < 32)
+		acqs[acqs_n++] = (struct acq_rec){
+			.lock_id = h->lock->id, .mode = h->mode,
+			.trylock = h->trylock,
+			.index = (uint32_t)(h - tm->held),
+			.held_count = tm->held_count };
+}
+
+static void on_rel_rec(void *ctx, struct task *t, const struct held_lock *h,
+		       uint64_t now)
+{
+	(void)ctx;
+	(void)t;
+	(void)h;
+	(void)now;
+	rels_n++;
+}
+
+static struct lock_hooks acq_hooks = { .ctx = acqs, .acquired = on_acq_rec,
+				       .released = on_rel_rec };
+static struct rw_semaphore *sem2;
+
+static void trylocker_fn(void *a)
+{
+	(void)a;
+	spin_lock(spin);			/* 0: waits if it must */
+	spin_unlock(spin);
+	SIM_ASSERT(spin_trylock(spin));		/* 1 */
+	spin_unlock(spin);
+	SIM_ASSERT(down_read_trylock(sem));	/* 2 */
+	up_read(sem);
+	SIM_ASSERT(down_write_trylock(sem));	/* 3 */
+	up_write(sem);
+	SIM_ASSERT(folio_trylock(folio));	/* 4 */
+	folio_unlock(folio);
+	folio_lock(folio);			/* 5 */
+	folio_unlock(folio);
+	folio_lock_new(folio);			/* 6: nobody can see it yet */
+	folio_unlock(folio);
+	/* 7, 8, 9: write, then an inner lock, then the downgrade. */
+	down_write(sem);
+	down_read(sem2);
+	downgrade_write(sem);
+	up_read(sem2);
+	up_read(sem);
+}
+
+static void build_trylocks(struct engine *e, void *arg)
+{
+	(void)arg;
+	mm_world_reset();
+	sem = arena_new(&e->arena, struct rw_semaphore);
+	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	sem2 = arena_new(&e->arena, struct rw_semaphore);
+	init_rwsem(sem2, LC_I_MMAP_RWSEM, 0);
+	spin = arena_new(&e->arena, spinlock_t);
+	spin_lock_init(spin, LC_PTL, 0);
+	folio = arena_new(&e->arena, struct folio);
+	folio->id = mm_obj_id();
+	folio_lock_init(folio);
+	mm_task_create(e, "T", 0, trylocker_fn, NULL);
+}
+
+Test(locks, hooks_say_which_acquisitions_could_not_wait)
+{
+	struct engine *e = test_engine(1);
+	acqs_n = rels_n = 0;
+	lock_hooks_unsubscribe(acqs);
+	cr_assert(lock_hooks_subscribe(&acq_hooks));
+	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_trylocks, NULL),
+		     RUN_OK);
+	lock_hooks_unsubscribe(acqs);
+	cr_assert_eq(acqs_n, 10);
+	static const bool want[7] = { false, true, true, true, true, false,
+				      true };
+	for (uint32_t i = 0; i < 7; i++)
+		cr_assert_eq(acqs[i].trylock, want[i], "acquisition %u", i);
+	/* The downgrade: the read entry stays at index 0, below the lock
+	 * taken after the write, and is announced as an acquisition. */
+	cr_assert_eq(acqs[9].lock_id, sem->c.id);
+	cr_assert_eq(acqs[9].mode, LOCK_READ);
+	cr_assert_eq(acqs[9].index, 0);
+	cr_assert_eq(acqs[9].held_count, 2);
+	cr_assert_not(acqs[9].trylock);
+	/* Every acquisition is released once, the write before the read. */
+	cr_assert_eq(rels_n, 10);
+	cr_assert_eq(e->findings_count, 0);
+	cr_assert_eq(sem->readers, 0);
+	cr_assert_null(sem->writer);
 	test_engine_done(e);
 }

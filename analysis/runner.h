@@ -1,0 +1,190 @@
+/*
+ * runner.h: a campaign from start to end: the loop over schedules, what it
+ * keeps of each run (outcome counts, findings grouped by signature, the
+ * first schedule that found something), and the recording of every run in
+ * the result database.  Not the command line (cli/ prints, parses and shows
+ * progress) and not one schedule (campaign.c runs those).
+ *
+ * A run is a "problem run" when it has a finding, or ended with an outcome
+ * other than ok.  Findings group by (kind, signature).  A run that ended
+ * badly with no finding to explain it (a deadlock no checker named) groups
+ * under the pseudo-kind "outcome:<outcome>" with signature 0, so that it is
+ * never silently counted as clean.
+ */
+#ifndef SIM_RUNNER_H
+#define SIM_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis/campaign.h"
+#include "analysis/checkers.h"
+#include "analysis/metrics.h"
+#include "analysis/store.h"
+#include "engine/engine.h"
+#include "mm/scenario.h"
+#include "schedulers/strategy.h"
+
+/* Room for "outcome:" and the longest outcome name as well as any finding
+ * kind. */
+#define RUNNER_KIND_MAX 32
+
+/* One distinct finding of the campaign and the first run that hit it. */
+struct runner_group {
+	char kind[RUNNER_KIND_MAX];
+	uint64_t signature;
+	char summary[FINDING_SUMMARY_MAX];
+	uint64_t runs;			/* runs that hit it */
+	uint64_t first_idx;		/* the first such run's schedule */
+	uint64_t first_seed;		/* and its run seed */
+	int64_t first_run_id;		/* its id in the database, 0 without */
+};
+
+/* Runs per finding kind (a run with two deadlocks counts once). */
+struct runner_kind {
+	char kind[RUNNER_KIND_MAX];
+	uint64_t runs;
+	uint64_t first_idx;
+};
+
+/* What a campaign is asked to do. */
+struct runner_params {
+	const struct scenario *sc;
+	/* kind, pct_depth, pct_steps (0: measure it, see
+	 * campaign_estimate_pct_steps), preemptions_max.  Not replay: the
+	 * replay command runs one schedule itself. */
+	struct strategy_params strategy;
+	uint64_t base_seed;
+	uint64_t schedules;		/* 1..RUNNER_SCHEDULES_MAX */
+	bool stop_on_first;		/* stop after the first problem run */
+	FILE *trace_out;		/* text trace of every step, or NULL */
+	/* Record the campaign here (NULL: record nothing).  The runner
+	 * begins and ends the campaign; the caller opens and closes. */
+	struct store *store;
+	/* Called after every schedule with its result and the engine that
+	 * still holds the run (findings, decision log).  Return false to
+	 * stop the campaign there (an interrupt): it is then recorded as
+	 * interrupted.  May be NULL. */
+	bool (*after_run)(void *ctx, const struct run_result *r,
+			  const struct engine *e);
+	void *ctx;
+};
+
+enum runner_rc {
+	RUNNER_OK = 0,		/* ran to its end (or stopped on first) */
+	RUNNER_STOPPED,		/* after_run asked to stop */
+	RUNNER_ERR_PARAMS,	/* the strategy refused its parameters */
+	RUNNER_ERR_NOMEM,	/* the engine's pools could not be mapped */
+	RUNNER_ERR_STORE,	/* the database refused a write; see err */
+};
+
+struct runner_result {
+	enum runner_rc rc;
+	char err[STORE_MESSAGE_MAX];	/* what went wrong, for a person */
+
+	uint64_t schedules_run;
+	uint64_t outcomes[RUN_OUTCOMES_COUNT];
+	uint64_t problem_runs;		/* runs with a finding or a bad
+					 * outcome */
+	bool has_problem;
+	uint64_t first_problem_idx;	/* valid when has_problem */
+	struct run_result first;	/* schedule 0 */
+	uint64_t pct_steps;		/* pct: the k used (given or measured) */
+
+	uint32_t groups_count;
+	uint64_t groups_dropped;	/* distinct findings past the table */
+	struct runner_group groups[RUNNER_GROUPS_MAX];
+	uint32_t kinds_count;		/* in order of first appearance */
+	struct runner_kind kinds[RUNNER_KINDS_MAX];
+
+	/* Where the search stands (strategy_status after the last run). */
+	bool exhausted;			/* dfs covered its whole space */
+	bool truncated;			/* dfs branched on a prefix only */
+	bool nondeterministic;		/* dfs met a world that did not
+					 * repeat itself: a simrun bug */
+	uint64_t diverged_at;		/* the decision where it did */
+	bool stopped_on_first;
+
+	int64_t campaign_id;		/* 0 without a store */
+	enum store_status status;	/* as recorded */
+
+	/* What the checkers measured over every run, and the circular lock
+	 * dependencies of the whole campaign in lockdep's words. */
+	struct metrics metrics;
+	uint32_t lock_order_count;
+	uint32_t lock_order_dropped;
+	struct lock_order_cycle lock_order[LOCK_ORDER_REPORTS_MAX];
+};
+
+/*
+ * Run the campaign.  Always fills *out (what ran before any error stays
+ * counted) and returns out->rc.  With a store, every run is recorded with
+ * its findings, and the campaign ends `done` (every schedule ran, or dfs
+ * exhausted its space early), `interrupted` (stopped early: on the first
+ * problem or by after_run) or `failed` (a store error).  A store error
+ * stops the campaign at once; runs committed before it stay in the file.
+ */
+enum runner_rc runner_run(const struct runner_params *p,
+			  struct runner_result *out);
+
+/* How strictly a replay follows its log. */
+enum runner_replay_mode {
+	/* The recorded run exactly: a recorded choice that is not enabled,
+	 * a log that runs out, or entries left over all diverge (replay). */
+	REPLAY_EXACT = 0,
+	/* The recorded schedule applied to a world that may have changed
+	 * (regress): follow the log while the engine asks; when it runs out,
+	 * go on by the timed rule (ties broken by the run seed) until the run
+	 * ends; entries left when it ends are not a divergence.  Only a
+	 * recorded choice that is not enabled diverges. */
+	REPLAY_EXTEND,
+};
+
+/* One recorded run re-executed. */
+struct runner_replay_result {
+	enum runner_rc rc;		/* RUNNER_OK, or ERR_NOMEM/ERR_PARAMS */
+	char err[256];
+	struct run_result run;		/* outcome RUN_DIVERGED when the log
+					 * could not be followed */
+	bool diverged;
+	uint64_t diverged_at;		/* the decision it could not follow */
+	uint64_t log_entries;		/* decisions the log holds */
+	uint32_t problems_count;	/* as runner_run_problems groups them */
+	struct runner_group problems[FINDINGS_PER_RUN_MAX + 1];
+};
+
+/*
+ * Re-execute one run: scenario sc (the recorded one, or a changed one),
+ * the recorded run seed as the base seed of schedule 0, and the recorded
+ * decision log followed as `mode` says, with the same checkers a campaign
+ * has.  Returns out->rc.
+ */
+enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
+			     const uint8_t *log, size_t log_len,
+			     enum runner_replay_mode mode, FILE *trace_out,
+			     struct runner_replay_result *out);
+
+/* The params_json recorded for a campaign: the strategy's parameters and
+ * the budgets, into buf.  False when it does not fit. */
+bool runner_params_json(const struct runner_params *p, uint64_t pct_steps,
+			char *buf, size_t len);
+
+/* lock_order findings belong to the campaign, not to the run that
+ * reported them: the cycle closes on dependencies that earlier runs
+ * recorded, and a cycle is reported once per campaign.  A run replayed
+ * alone may therefore report one that was not recorded with it, or not
+ * report one that was; replay and regress compare the other kinds. */
+bool runner_kind_is_campaign_wide(const char *kind);
+
+/* True when the run is a problem run (see the top of this file). */
+bool runner_is_problem(enum run_outcome o, uint32_t findings_count);
+
+/* Group a run's problems into `groups` (kind, signature, summary), the
+ * same way the runner does: its findings, or the pseudo-kind for a bad
+ * outcome without one.  Returns how many it wrote (at most max). */
+uint32_t runner_run_problems(enum run_outcome o, const struct finding *f,
+			     uint32_t findings_count,
+			     struct runner_group *groups, uint32_t max);
+
+#endif /* SIM_RUNNER_H */
