@@ -244,6 +244,7 @@ static uint32_t collect_choices(struct engine *e)
 			.id = t->id,
 			.kind = CHOICE_TASK,
 			.cpu = (uint8_t)t->cpu,
+			.owner = TRACE_NO_TASK,
 		};
 	}
 	for (uint32_t i = 0; i < e->heap_count; i++) {
@@ -252,6 +253,7 @@ static uint32_t collect_choices(struct engine *e)
 			.time_ns = ev->time_ns,
 			.id = ev->id,
 			.kind = CHOICE_EVENT,
+			.owner = ev->owner,
 		};
 	}
 	return n;

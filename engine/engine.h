@@ -99,6 +99,8 @@ struct event {
 	uint32_t id;			/* creation order within the run; never 0 */
 	uint32_t heap_idx;
 	uint16_t kind;			/* trace kind, for the step record */
+	uint16_t owner;			/* the task a sim_sleep timer wakes, or
+					 * TRACE_NO_TASK */
 	uint32_t obj;			/* trace object */
 	event_fn fn;
 	void *arg;
@@ -119,6 +121,9 @@ struct choice {
 	uint32_t id;
 	uint8_t kind;
 	uint8_t cpu;			/* tasks only */
+	uint16_t owner;			/* events: the task a sleep timer wakes
+					 * (the task gave way voluntarily), else
+					 * TRACE_NO_TASK */
 };
 
 #define CHOICE_NONE UINT32_MAX

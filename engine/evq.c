@@ -130,6 +130,7 @@ uint32_t sim_event_add(uint64_t time_ns, uint16_t kind, uint32_t obj,
 	ev->id = e->events_next_id++;
 	SIM_ASSERT(ev->id != 0);
 	ev->kind = kind;
+	ev->owner = TRACE_NO_TASK;
 	ev->obj = obj;
 	ev->fn = fn;
 	ev->arg = arg;

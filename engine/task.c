@@ -132,6 +132,7 @@ void sim_sleep(uint64_t ns)
 	SIM_ASSERT(t != NULL);
 	t->sleep_event = sim_event_add(sim_now() + ns, TRACE_TIMER, t->id,
 				       sleep_timer_fired, t);
+	evq_by_id(e, t->sleep_event)->owner = t->id;
 	t->state = TASK_BLOCKED;
 	t->blocked_ns = sim_now();
 	for (uint32_t i = 0; i < e->hooks_count; i++)

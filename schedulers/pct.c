@@ -18,15 +18,30 @@
  *     increasing order.
  *  3. At each choice point the enabled choice of highest priority is the one
  *     that would run.  At the j-th change point (j = 1..c, in time order) it
- *     is dropped to priority c - j + 1, below every initial priority and
+ *     is dropped to priority PCT_DROP_BASE + c - j + 1, below every initial priority and
  *     below every earlier drop, and the highest-priority choice after the
  *     drop runs instead.
+ *
+ *  4. A task that gives way voluntarily (it sleeps: a backoff, a timed
+ *     wait) drops below every other task and event, change-point drops
+ *     included, together with the timer that will wake it: both take the
+ *     next values of a counter that counts down from PCT_YIELD_TOP.  Below
+ *     the drops too, because the task a sleeper waits for may be the one a
+ *     change point held back.
+ *     Without this, a task backing off in a loop (do_swap_page's one-tick
+ *     sleep when swapcache_prepare races) draws a fresh priority for each
+ *     timer and, whenever it beats the task it waits for, runs again first:
+ *     a starvation that exists only in the strategy, reported as a
+ *     livelock.  The PCT paper makes the same assumption (no unbounded
+ *     busy-waiting); CHESS's fair scheduler demotes yielding threads the
+ *     same way.
  *
  * Invariants (pct_check asserts them):
  *  1. The priorities of the tasks and pending events seen so far are
  *     distinct.
  *  2. Initial priorities are >= PCT_INITIAL_MIN; dropped ones are in
- *     [1, c]; 0 means "not seen yet".
+ *     PCT_DROP_BASE + [1, c]; yield priorities are in [1, PCT_YIELD_TOP];
+ *     0 means "not seen yet".
  *  3. events[] holds exactly the pending events seen at the last choice
  *     point, sorted by id.
  *
@@ -75,9 +90,16 @@
 
 #define PCT_DEPTH_DEFAULT 3u
 
-/* Initial priorities start here: above every dropped priority, which is at
- * most PCT_DEPTH_MAX - 1 (invariant 2). */
-#define PCT_INITIAL_MIN ((uint64_t)PCT_DEPTH_MAX)
+/* Three bands (invariant 2): yields count down from PCT_YIELD_TOP towards
+ * 1; change-point drops sit just above, at PCT_DROP_BASE + [1, c]; initial
+ * priorities start at PCT_INITIAL_MIN.  A run yields at most once per step,
+ * and the step budget is far below 2^32, so the yield band never runs
+ * out. */
+#define PCT_YIELD_TOP ((1ull << 32) - 1)
+#define PCT_DROP_BASE (1ull << 32)
+#define PCT_INITIAL_MIN (1ull << 33)
+static_assert(STEPS_LIMIT < PCT_YIELD_TOP / 2,
+	      "two yield values per step never exhaust the band");
 
 /* Draws allowed for one distinct priority.  At most CHOICES_MAX values are
  * in use out of nearly 2^64, so a draw collides with probability below
@@ -99,6 +121,7 @@ struct pct_state {
 	uint64_t decision_next;		/* the decision pick expects next */
 
 	uint64_t task_prio[TASKS_MAX];	/* 0: not seen yet */
+	uint64_t yield_next;		/* rule 4's counter */
 	uint32_t events_count;
 	struct pct_event events[EVENTS_MAX];	/* invariant 3 */
 
@@ -173,8 +196,8 @@ static void pct_check(const struct pct_state *st)
 	SIM_ASSERT(st->changes_next <= st->changes_count);
 	for (uint32_t i = 0; i < TASKS_MAX; i++) {
 		uint64_t p = st->task_prio[i];
-		if (p != 0 && p < PCT_INITIAL_MIN)		/* invariant 2 */
-			SIM_ASSERT(p <= st->changes_count);
+		if (p > PCT_DROP_BASE && p < PCT_INITIAL_MIN)	/* invariant 2 */
+			SIM_ASSERT(p <= PCT_DROP_BASE + st->changes_count);
 		for (uint32_t j = i + 1; p != 0 && j < TASKS_MAX; j++)
 			SIM_ASSERT(st->task_prio[j] != p);	/* invariant 1 */
 		for (uint32_t j = 0; p != 0 && j < st->events_count; j++)
@@ -200,6 +223,7 @@ static void pct_begin(struct strategy *s, uint64_t run_seed, uint64_t index)
 	SIM_ASSERT(c == (st->depth - 1 < k ? st->depth - 1 : k));
 	prng_seed(&s->prng, sim_stream_seed(run_seed, SIM_STREAM_STRATEGY));
 	memset(st->task_prio, 0, sizeof(st->task_prio));
+	st->yield_next = PCT_YIELD_TOP;
 	st->events_count = 0;
 	st->decision_next = 0;
 	st->changes_next = 0;
@@ -283,7 +307,19 @@ static void pct_assign(struct strategy *s, const struct choice_point *cp)
 		}
 	}
 	for (uint32_t i = 0; i < fresh_n; i++) {
-		uint64_t p = pct_draw_prio(s, st->fresh, i);
+		const struct choice *c = &cp->choices[st->fresh[i].choice];
+		uint64_t p;
+		if (c->owner != TRACE_NO_TASK) {
+			/* Rule 4: the sleeper and its timer give way. */
+			SIM_ASSERT(c->owner < TASKS_MAX);
+			SIM_ASSERT(st->yield_next > 1);
+			/* Distinct values (invariant 1): the timer runs
+			 * before the task it wakes, so it ranks above. */
+			p = st->yield_next--;
+			st->task_prio[c->owner] = st->yield_next--;
+		} else {
+			p = pct_draw_prio(s, st->fresh, i);
+		}
 		st->fresh[i].prio = p;
 		st->prio[st->fresh[i].choice] = p;
 	}
@@ -330,7 +366,7 @@ static uint32_t pct_pick(void *self, const struct choice_point *cp)
 	if (st->changes_next < st->changes_count &&
 	    st->change_at[st->changes_next] == cp->decision) {
 		/* Rule 3: drop the choice that would run below all others. */
-		uint64_t low = st->changes_count - st->changes_next;
+		uint64_t low = PCT_DROP_BASE + st->changes_count - st->changes_next;
 		const struct choice *c = &cp->choices[best];
 		st->changes_next++;
 		st->prio[best] = low;
@@ -341,9 +377,10 @@ static uint32_t pct_pick(void *self, const struct choice_point *cp)
 			SIM_ASSERT(at != UINT32_MAX);
 			st->events[at].prio = low;
 		}
-		uint32_t next = pct_highest(st, cp->n);
-		SIM_ASSERT(next != best);
-		best = next;
+		/* If every other choice is a sleeper or its timer (rule 4,
+		 * below the drops), the dropped choice still runs: nothing
+		 * else is ready to go ahead of it.  The drop stands. */
+		best = pct_highest(st, cp->n);
 	}
 	return best;
 }
@@ -352,8 +389,9 @@ static bool pct_end(struct strategy *s, const struct schedule_result *r)
 {
 	struct pct_state *st = pct_of(s);
 
-	/* The engine asked once per decision, in order. */
-	if (r->outcome != RUN_DIVERGED)
+	/* The engine asked once per decision, in order (a run that ended in
+	 * an assertion may have stopped inside a pick). */
+	if (r->outcome != RUN_DIVERGED && r->outcome != RUN_ASSERT)
 		SIM_ASSERT(r->decisions == st->decision_next);
 	pct_check(st);
 	return true;

@@ -8,7 +8,8 @@
  * campaign; with d = 1 the first choice is uniform over tasks and events
  * alike and nothing is preempted; a run has at most d - 1 preemptions; a
  * change point drops the choice below all others, earlier drops included;
- * bad parameters are refused.
+ * a task that backs off in a sleep loop gives way to the task it waits for
+ * (rule 4); bad parameters are refused.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -394,6 +395,61 @@ Test(pct, a_schedule_is_reproducible_alone)
 			     hashes[i]);
 	strategy_destroy(dflt);
 	strategy_destroy(campaign);
+	test_engine_done(e);
+}
+
+/* Rule 4: a task that backs off in a sleep loop, waiting for another that
+ * still has work to do, gives way to it.  Without the rule every new timer
+ * draws a fresh priority and the sleeper wins half the rounds; with it, the
+ * worker (never sleeping) always runs first, so the sleeper checks its flag
+ * at most twice: once before sleeping and once when the worker is done. */
+static bool work_done;
+static uint32_t backoff_checks;
+
+static void backoff_waiter(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		backoff_checks++;
+		if (work_done)
+			break;
+		sim_sleep(1000000);
+	}
+}
+
+static void busy_worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 30; i++)
+		sim_yield(TRACE_YIELD, 0);
+	work_done = true;
+}
+
+static void build_backoff(struct engine *e, void *arg)
+{
+	(void)arg;
+	work_done = false;
+	backoff_checks = 0;
+	task_create(e, "waiter", 0, backoff_waiter, NULL);
+	task_create(e, "worker", 1, busy_worker, NULL);
+}
+
+Test(pct, a_task_backing_off_gives_way_to_the_one_it_waits_for)
+{
+	struct engine *e = test_engine(2);
+	struct strategy *s = make(STRATEGY_PCT, 3, 40);
+	uint32_t most = 0;
+
+	for (uint64_t seed = 0; seed < 1000; seed++) {
+		enum run_outcome o;
+		test_run_with(e, s, seed, seed, build_backoff, NULL, &o);
+		cr_assert_eq(o, RUN_OK);
+		if (backoff_checks > most)
+			most = backoff_checks;
+		engine_end(e);
+	}
+	cr_assert_leq(most, 2, "the sleeper ran ahead of the worker");
+	strategy_destroy(s);
 	test_engine_done(e);
 }
 
