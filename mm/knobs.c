@@ -77,6 +77,12 @@ const char *const knob_reclaim_order_names[] = {
 	[KNOB_RECLAIM_ORDER_COUNT] = NULL,
 };
 
+const char *const knob_rwsem_names[] = {
+	[RWSEM_KNOB_FAIR] = "fair",
+	[RWSEM_KNOB_READER_PREFERRING] = "reader_preferring",
+	[KNOB_RWSEM_COUNT] = NULL,
+};
+
 struct kernel_knobs kernel_knobs_default(void)
 {
 	return (struct kernel_knobs){
@@ -91,6 +97,7 @@ struct kernel_knobs kernel_knobs_default(void)
 		.speculative = SPECULATIVE_OFF,
 		.swapcache_fence = SWAPCACHE_FENCE_ON,
 		.reclaim_order = RECLAIM_ORDER_FREEZE_THEN_DIRTY,
+		.rwsem = RWSEM_KNOB_FAIR,
 		.fault_around_bytes = FAULT_AROUND_BYTES_DEFAULT,
 	};
 }

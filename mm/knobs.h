@@ -154,6 +154,17 @@ enum knob_reclaim_order {
 	KNOB_RECLAIM_ORDER_COUNT,
 };
 
+/* The rw_semaphore's reader rule (mm/locks.h, enum rwsem_policy). */
+enum knob_rwsem {
+	/* The kernel: a queued waiter blocks new readers (KERNEL.md 2). */
+	RWSEM_KNOB_FAIR = 0,
+	/* A counterfactual, not any kernel: readers pass queued writers, so
+	 * scenarios can show which deadlocks exist only because of the
+	 * queued-writer rule (KERNEL.md 11, pattern 4). */
+	RWSEM_KNOB_READER_PREFERRING,
+	KNOB_RWSEM_COUNT,
+};
+
 struct kernel_knobs {
 	enum knob_fault_retry fault_retry;
 	enum knob_do_fault_locking do_fault_locking;
@@ -166,6 +177,7 @@ struct kernel_knobs {
 	enum knob_speculative speculative;
 	enum knob_swapcache_fence swapcache_fence;
 	enum knob_reclaim_order reclaim_order;
+	enum knob_rwsem rwsem;
 	/* The debugfs knob fault_around_bytes (mm/memory.c): 64 KiB, 16
 	 * pages, by default.  A value below two pages turns fault-around
 	 * off, as should_fault_around() does. */
@@ -185,6 +197,7 @@ extern const char *const knob_swap_vma_lock_names[];
 extern const char *const knob_speculative_names[];
 extern const char *const knob_swapcache_fence_names[];
 extern const char *const knob_reclaim_order_names[];
+extern const char *const knob_rwsem_names[];
 
 /* fault_around_bytes' default in mm/memory.c: rounddown_pow_of_two(65536). */
 #define FAULT_AROUND_BYTES_DEFAULT 65536ull

@@ -6,7 +6,8 @@
  *
  *   kernel: { fault_retry, do_fault_locking, fault_around, filemap_map_pmd,
  *             write_path, fault_lock, vma_anon_fallback, fault_around_bytes,
- *             swap_vma_lock, speculative, swapcache_fence, reclaim_order }
+ *             swap_vma_lock, speculative, swapcache_fence, reclaim_order,
+ *             rwsem }
  *   files:  [ { name, size, cached, thp, fuse, no_map_pages, read_latency,
  *               device } ]
  *           size: bytes (a number), or a string "64 pages", "256 KiB",
@@ -64,11 +65,12 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 		"fault_retry", "do_fault_locking", "fault_around",
 		"filemap_map_pmd", "write_path", "fault_lock",
 		"vma_anon_fallback", "fault_around_bytes", "swap_vma_lock",
-		"speculative", "swapcache_fence", "reclaim_order", NULL
+		"speculative", "swapcache_fence", "reclaim_order", "rwsem",
+		NULL
 	};
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "kernel");
 	struct kernel_knobs *kn = &s->knobs;
-	int v[11] = { 0 };
+	int v[12] = { 0 };
 
 	*kn = kernel_knobs_default();
 	if (!k)
@@ -85,6 +87,7 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 	v[8] = (int)kn->speculative;
 	v[9] = (int)kn->swapcache_fence;
 	v[10] = (int)kn->reclaim_order;
+	v[11] = (int)kn->rwsem;
 	bool ok = jread_object(r, k, keys) &&
 		  jread_enum(r, k, "fault_retry", false, knob_fault_retry_names, &v[0]) &&
 		  jread_enum(r, k, "do_fault_locking", false, knob_do_fault_locking_names, &v[1]) &&
@@ -97,6 +100,7 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 		  jread_enum(r, k, "speculative", false, knob_speculative_names, &v[8]) &&
 		  jread_enum(r, k, "swapcache_fence", false, knob_swapcache_fence_names, &v[9]) &&
 		  jread_enum(r, k, "reclaim_order", false, knob_reclaim_order_names, &v[10]) &&
+		  jread_enum(r, k, "rwsem", false, knob_rwsem_names, &v[11]) &&
 		  jread_u64(r, k, "fault_around_bytes", false, 0, 512 * 4096,
 			    &kn->fault_around_bytes);
 	if (ok) {
@@ -111,6 +115,7 @@ static bool read_kernel(struct jread *r, const cJSON *doc, struct scenario *s)
 		kn->speculative = (enum knob_speculative)v[8];
 		kn->swapcache_fence = (enum knob_swapcache_fence)v[9];
 		kn->reclaim_order = (enum knob_reclaim_order)v[10];
+		kn->rwsem = (enum knob_rwsem)v[11];
 	}
 	/* The per-VMA lock falls back to mmap_lock by returning
 	 * VM_FAULT_RETRY; a kernel without ALLOW_RETRY has no such path

@@ -131,6 +131,8 @@ struct mm_world *mm_world_create(struct engine *e,
 	struct mm_struct *mm = arena_new(&e->arena, struct mm_struct);
 
 	w->knobs = *knobs;
+	rwsem_policy_set(knobs->rwsem == RWSEM_KNOB_READER_PREFERRING
+				 ? RWSEM_READER_PREFERRING : RWSEM_FAIR);
 	mm->id = mm_obj_id();
 	spin_lock_init(&w->lru_lock, LC_LRU_LOCK, mm->id);
 	mmap_init_lock(mm);
