@@ -44,9 +44,15 @@
  * of every folio reclaim frees with its backing store (the swap slot, the
  * file's disk) and reports a mismatch as a `lost_write` finding.
  *
- * Simplified: one LRU list (swap.c); THPs are not reclaimed (the kernel
- * splits anonymous ones first and reclaims file ones whole; neither
- * changes a lock the fault paths meet); no MGLRU, no demotion, no
+ * Simplified: one LRU list (swap.c); anonymous THPs are not reclaimed
+ * (the kernel splits them first, which changes no lock the fault paths
+ * meet); a file THP is reclaimed whole, as kernels with large folios in
+ * the page cache do, but only once nothing maps it and it is clean: a
+ * mapped or dirty one is kept (the kernel would unmap its PMD or PTEs and
+ * write it back first; the scenarios that reclaim THPs unmap them first,
+ * and what they ask is whether __remove_mapping's refcount freeze can
+ * succeed, which does not depend on how they got unmapped); no MGLRU, no
+ * demotion, no
  * workingset shadows, no mlock; folios are freed one by one, not in a
  * batch after the list.
  */
@@ -86,8 +92,9 @@ static bool folio_matches(const struct folio *f, const struct scan_control *sc,
 	SIM_ASSERT(!sc->filtered || sc->file < (int32_t)FILES_MAX);
 	if (f->freed || !folio_test(f, PG_lru) || f->lru_seq > lru_limit)
 		return false;
-	/* THPs and device memory are not reclaimed (see the top). */
-	if (f->order != 0 || folio_test(f, PG_device))
+	/* Anonymous THPs and device memory are not reclaimed (see the
+	 * top). */
+	if ((f->order != 0 && anon) || folio_test(f, PG_device))
 		return false;
 	if (sc->target == RECLAIM_TARGET_ANON && !anon)
 		return false;
@@ -318,7 +325,8 @@ static bool shrink_folio(struct folio *folio, const struct scan_control *sc)
 	enum folio_references references = FOLIOREF_RECLAIM;
 
 	SIM_ASSERT(!folio_test(folio, PG_lru));		/* invariant 1 */
-	SIM_ASSERT(folio->order == 0);
+	if (folio->order != 0)
+		SIM_ASSERT(!folio_test(folio, PG_anon));
 	sim_cost(COST_RECLAIM_FOLIO_NS);
 retry:
 	if (!folio_trylock(folio)) {
@@ -339,6 +347,15 @@ retry:
 		/* Case 2: mark it for immediate reclaim and keep it. */
 		folio_set(folio, PG_reclaim);
 		goto keep_locked;
+	}
+	if (folio->order != 0) {
+		/* A file THP: reclaimed whole if unmapped and clean (see the
+		 * top), straight to __remove_mapping's freeze. */
+		if (folio_mapped(folio) || folio_test_dirty(folio)) {
+			SIM_MARK("shrink_folio: mapped or dirty file THP, keep");
+			goto keep_locked;
+		}
+		goto remove;
 	}
 	if (!sc->ignore_references)
 		references = folio_check_references(folio);
@@ -391,6 +408,7 @@ retry:
 			break;
 		}
 	}
+remove:;
 	struct address_space *mapping = folio_mapping(folio);
 	if (!mapping) {
 		/* A file folio truncated while isolated: ours is probably

@@ -7,7 +7,8 @@
  * the folio is freed, a later fault reading it back; a clean file folio
  * is unmapped and freed, a dirty one written back (by kswapd only); a
  * folio referenced once is kept and reclaimed on the next pass; legacy
- * memcg reclaim waits for writeback.  And __remove_mapping's order: with
+ * memcg reclaim waits for writeback; an unmapped clean file THP is freed
+ * whole, a mapped one kept.  And __remove_mapping's order: with
  * dirty_before_freeze a GUP writer's write is lost in some schedule,
  * with the kernel's freeze_then_dirty never.  Every run ends with every
  * folio's references accounted for.
@@ -201,6 +202,51 @@ Test(vmscan, clean_file_folio_is_unmapped_freed_and_read_again)
 	engine_end(e);
 	scenario_free(sc);
 	test_engine_done(e);
+}
+
+/* A file THP: nothing maps it, so reclaim frees its 512 pages at once;
+ * once a PMD maps it, it is kept. */
+static const char *const thp_json =
+	"{ \"name\": \"thp_reclaim\", \"machine\": { \"cpus\": 1 },"
+	"  \"files\": [ { \"name\": \"f\", \"size\": \"512 pages\", \"cached\": \"all\", \"thp\": true } ],"
+	"  \"vmas\": [ { \"name\": \"map\", \"start\": 0, \"pages\": 512, \"kind\": \"file_private\", \"file\": \"f\", \"thp\": true } ],"
+	"  \"tasks\": [ { \"name\": \"T\", \"ops\": [ %s ] } ] }";
+
+static uint64_t thp_nrpages_after(const char *ops, uint64_t *stolen,
+				  uint8_t *pmd_kind)
+{
+	static char json[2048];
+	struct engine *e = test_engine(1);
+
+	snprintf(json, sizeof(json), thp_json, ops);
+	struct scenario *sc = mt_load(json, NULL);
+	cr_assert_eq(mt_run(e, sc, NULL, STRATEGY_TIMED, 1), RUN_OK);
+	uint64_t n = mt_file(0)->f_mapping->nrpages;
+	*stolen = vm_events(PGSTEAL);
+	*pmd_kind = mt_pmd(3)->kind;
+	expect_refs_consistent();
+	cr_assert_eq(e->findings_count, 0);
+	engine_end(e);
+	scenario_free(sc);
+	test_engine_done(e);
+	return n;
+}
+
+Test(vmscan, an_unmapped_file_thp_is_freed_whole_a_mapped_one_kept)
+{
+	uint64_t stolen;
+	uint8_t pmd;
+
+	cr_assert_eq(thp_nrpages_after("{ \"reclaim\": { \"file\": \"f\" } }",
+				       &stolen, &pmd), 0);
+	cr_assert_eq(stolen, 1, "one folio, 512 pages");
+	sim_marks_reset();
+	cr_assert_eq(thp_nrpages_after("{ \"fault\": { \"vma\": \"map\", \"page\": 3 } },"
+				       "{ \"reclaim\": { \"file\": \"f\" } }",
+				       &stolen, &pmd), 512);
+	cr_assert_eq(stolen, 0);
+	cr_assert_eq(pmd, PMD_HUGE, "mapped by one PMD");
+	cr_assert_gt(sim_mark_hits("shrink_folio: mapped or dirty file THP, keep"), 0);
 }
 
 Test(vmscan, dirty_file_folio_is_written_by_kswapd_not_by_direct_reclaim)
