@@ -55,6 +55,10 @@ const char *metric_counter_name(uint32_t counter)
 	SIM_ASSERT(counter < METRIC_COUNTERS_COUNT);
 	if (counter == METRIC_COUNTER_PGMINFAULT)
 		return "pgminfault";
+	if (counter == METRIC_COUNTER_SWAP_FAULT)
+		return "swap_fault";
+	if (counter == METRIC_COUNTER_SWAP_FAULT_VMA_LOCKED)
+		return "swap_fault_vma_locked";
 	return vm_event_name((enum vm_event_item)counter);
 }
 
@@ -65,6 +69,10 @@ uint64_t metrics_counter(const struct metrics *m, uint32_t counter)
 		uint64_t all = m->events[PGFAULT], major = m->events[PGMAJFAULT];
 		return all > major ? all - major : 0;
 	}
+	if (counter == METRIC_COUNTER_SWAP_FAULT)
+		return m->swap_faults;
+	if (counter == METRIC_COUNTER_SWAP_FAULT_VMA_LOCKED)
+		return m->swap_faults_vma_locked;
 	return m->events[counter];
 }
 
@@ -72,6 +80,8 @@ void metrics_reset(struct metrics *m)
 {
 	m->runs = 0;
 	memset(m->events, 0, sizeof(m->events));
+	m->swap_faults = 0;
+	m->swap_faults_vma_locked = 0;
 	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++)
 		hist_reset(&m->hists[i]);
 }
@@ -93,6 +103,8 @@ void metrics_merge(struct metrics *dst, const struct metrics *src)
 	dst->runs += src->runs;
 	for (uint32_t i = 0; i < NR_VM_EVENT_ITEMS; i++)
 		dst->events[i] += src->events[i];
+	dst->swap_faults += src->swap_faults;
+	dst->swap_faults_vma_locked += src->swap_faults_vma_locked;
 	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++)
 		hist_merge(&dst->hists[i], &src->hists[i]);
 }
@@ -281,6 +293,11 @@ static void metrics_fault_done(struct checkers *c, void *p,
 		    r->end_ns - r->start_ns);
 	metrics_add(&st->run, METRIC_FAULT_RETRIES,
 		    r->attempts ? r->attempts - 1 : 0);
+	if (r->kind == FAULT_KIND_SWAP_ZRAM || r->kind == FAULT_KIND_SWAP_DISK) {
+		st->run.swap_faults++;
+		if (r->vma_locked)
+			st->run.swap_faults_vma_locked++;
+	}
 }
 
 const struct metrics *metrics_checker_run(const void *p)

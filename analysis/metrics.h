@@ -36,13 +36,20 @@ enum metric_id {
 };
 
 /* Counters: the vm events in enum vm_event_item's order, then the minor
- * faults (pgfault - pgmajfault, as the kernel's min_flt). */
+ * faults (pgfault - pgmajfault, as the kernel's min_flt), then the swap
+ * faults completed (records of kind swap_zram or swap_disk) and how many
+ * of them completed under the per-VMA lock: the kernel has no counter for
+ * that share, which is what the swap_vma_lock variants change. */
 #define METRIC_COUNTER_PGMINFAULT ((uint32_t)NR_VM_EVENT_ITEMS)
-#define METRIC_COUNTERS_COUNT ((uint32_t)NR_VM_EVENT_ITEMS + 1u)
+#define METRIC_COUNTER_SWAP_FAULT ((uint32_t)NR_VM_EVENT_ITEMS + 1u)
+#define METRIC_COUNTER_SWAP_FAULT_VMA_LOCKED ((uint32_t)NR_VM_EVENT_ITEMS + 2u)
+#define METRIC_COUNTERS_COUNT ((uint32_t)NR_VM_EVENT_ITEMS + 3u)
 
 struct metrics {
 	uint64_t runs;			/* runs summed in */
 	uint64_t events[NR_VM_EVENT_ITEMS];
+	uint64_t swap_faults;		/* swap fault records */
+	uint64_t swap_faults_vma_locked;	/* of them, vma_locked */
 	struct hist hists[METRIC_HISTS_COUNT];
 };
 
@@ -51,7 +58,7 @@ struct metrics {
 const char *metric_name(enum metric_id id);
 /* "ns", or "retries" for fault.retries. */
 const char *metric_unit(enum metric_id id);
-/* "pgfault", ..., "pgminfault". */
+/* "pgfault", ..., "pgminfault", "swap_fault", "swap_fault_vma_locked". */
 const char *metric_counter_name(uint32_t counter);
 uint64_t metrics_counter(const struct metrics *m, uint32_t counter);
 

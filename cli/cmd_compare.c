@@ -1,7 +1,8 @@
 /*
  * cmd_compare.c: `simrun compare SCENARIO`: one campaign per variant (the
  * base scenario first), all with the same strategy, schedules and base
- * seed, printed side by side: outcomes, runs per finding kind, the first
+ * seed, printed side by side: outcomes, runs per finding kind, latency
+ * p50 and p99, the counters summed over each campaign's runs, the first
  * schedule with a finding.  Not a statistical test: the same seeds make
  * the columns comparable, nothing more.
  */
@@ -34,8 +35,9 @@ static void compare_usage(FILE *f)
 	      "and base seed (the command line over the base scenario's \"explore\"\n"
 	      "section), one campaign each, and prints them side by side: outcomes, runs\n"
 	      "per finding kind, p50 and p99 of each lock hold, lock wait and fault\n"
-	      "latency measured (in virtual time: realistic under --strategy timed), and\n"
-	      "the first schedule with a finding.  pct measures k for each variant's own\n"
+	      "latency measured (in virtual time: realistic under --strategy timed), the\n"
+	      "counters summed over the runs (those not zero in every column), and the\n"
+	      "first schedule with a finding.  pct measures k for each variant's own\n"
 	      "world.  Every campaign is recorded in the database.\n"
 	      "\n"
 	      "  --seed N, --schedules N, --strategy NAME, --pct-depth D, --preemptions B,\n"
@@ -234,6 +236,21 @@ int cmd_compare(int argc, char **argv)
 					snprintf(t->cell[r][c + 1], sizeof(t->cell[0][0]), "-");
 			}
 		}
+	}
+	/* Counters summed over the campaign's runs, each that is not zero
+	 * in some column (vm events, then the derived ones: metrics.h). */
+	for (uint32_t i = 0; i < METRIC_COUNTERS_COUNT; i++) {
+		bool any = false;
+		for (int c = 0; c < ncols; c++)
+			any |= metrics_counter(&res[c].metrics, i) > 0;
+		if (!any)
+			continue;
+		char label[64];
+		snprintf(label, sizeof(label), "counter %s", metric_counter_name(i));
+		int r = table_row(t, label);
+		for (int c = 0; r >= 0 && c < ncols; c++)
+			snprintf(t->cell[r][c + 1], sizeof(t->cell[0][0]), "%" PRIu64,
+				 metrics_counter(&res[c].metrics, i));
 	}
 	int r_first = table_row(t, "first finding at");
 	for (int c = 0; c < ncols; c++) {

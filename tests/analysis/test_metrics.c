@@ -199,6 +199,7 @@ static void fault_reporter(void *a)
 		{ FAULT_KIND_SWAP_ZRAM, 1700, 1 },
 		{ FAULT_KIND_FILE_MINOR, 800, 3 },
 	};
+	/* The swap fault alone completed under the per-VMA lock. */
 
 	count_vm_events(PGFAULT, 5);
 	count_vm_event(PGMAJFAULT);
@@ -211,6 +212,7 @@ static void fault_reporter(void *a)
 			.task = t, .kind = faults[i].kind, .address = i,
 			.start_ns = sim_now(), .end_ns = sim_now() + faults[i].ns,
 			.attempts = faults[i].attempts,
+			.vma_locked = faults[i].kind == FAULT_KIND_SWAP_ZRAM,
 		};
 		vmstat_fault_done(&r);
 	}
@@ -247,6 +249,8 @@ Test(metrics, fault_latency_retries_counters_and_rows)
 	cr_assert_eq(metrics_counter(m, METRIC_COUNTER_PGMINFAULT), 4);
 	cr_assert_eq(metrics_counter(m, VMA_LOCK_SUCCESS), 3);
 	cr_assert_eq(metrics_counter(m, VMA_LOCK_ABORT), 0);
+	cr_assert_eq(metrics_counter(m, METRIC_COUNTER_SWAP_FAULT), 1);
+	cr_assert_eq(metrics_counter(m, METRIC_COUNTER_SWAP_FAULT_VMA_LOCKED), 1);
 
 	/* The store's rows: every non-empty bucket, then every counter. */
 	struct metrics_iter it = metrics_iter_start();
@@ -293,6 +297,7 @@ Test(metrics, fault_latency_retries_counters_and_rows)
 	cr_assert(strstr(text, "metric fault.file_major.latency_ns: n=1 p50=6000000 p90=6000000 p99=6000000 max=6000000 ns\n") != NULL,
 		  "%s", text);
 	cr_assert(strstr(text, "counter pgminfault: 4\n") != NULL, "%s", text);
+	cr_assert(strstr(text, "counter swap_fault_vma_locked: 1\n") != NULL, "%s", text);
 	cr_assert_null(strstr(text, "vma_lock_abort"), "zero counters left out");
 	free(text);
 	teardown(e);
