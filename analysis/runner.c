@@ -245,9 +245,13 @@ enum runner_rc runner_run(const struct runner_params *p,
 	metrics_reset(&out->metrics);
 
 	e = campaign_engine(p->sc, p->trace_out);
-	/* Every checker, with its defaults (hung task after 120 s of virtual
-	 * time, livelock after 16 retries of one fault). */
-	ck = e ? checkers_create(NULL) : NULL;
+	/* Every checker, with the scenario's thresholds (by default a hung
+	 * task after 120 s of virtual time, a livelock after 16 retries of
+	 * one fault). */
+	ck = e ? checkers_create(&(struct checker_settings){
+			 .hung_task_timeout_ns = p->sc->checks.hung_task_timeout_ns,
+			 .fault_retries_max = p->sc->checks.fault_retries_max })
+	       : NULL;
 	if (!e || !ck) {
 		snprintf(out->err, sizeof(out->err),
 			 "cannot create the engine and checkers for %" PRIu32
@@ -533,7 +537,10 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 	while (decision_decode(log, log_len, &pos, &kind, &id))
 		out->log_entries++;
 	e = campaign_engine(sc, trace_out);
-	ck = e ? checkers_create(NULL) : NULL;
+	ck = e ? checkers_create(&(struct checker_settings){
+			 .hung_task_timeout_ns = sc->checks.hung_task_timeout_ns,
+			 .fault_retries_max = sc->checks.fault_retries_max })
+	       : NULL;
 	if (!e || !ck) {
 		snprintf(out->err, sizeof(out->err),
 			 "cannot create the engine and checkers: %s (check "

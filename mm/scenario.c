@@ -248,13 +248,41 @@ static bool read_explore(struct jread *r, const cJSON *doc,
 	return ok;
 }
 
+/* checks: the checkers' thresholds for this scenario.  A scenario built to
+ * show a retry storm with a handful of reclaim passes may lower the bound
+ * on retries; every finding names the bound it used. */
+static bool read_checks(struct jread *r, const cJSON *doc,
+			struct scenario_checks *c)
+{
+	static const char *const keys[] = { "hung_task_timeout",
+					    "fault_retries_max", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "checks");
+
+	*c = (struct scenario_checks){ 0 };
+	if (!v)
+		return true;
+	size_t at = jread_push_key(r, "checks");
+	bool ok = jread_object(r, v, keys) &&
+		  jread_duration(r, v, "hung_task_timeout", false,
+				 &c->hung_task_timeout_ns) &&
+		  jread_u32(r, v, "fault_retries_max", false, 1, 1000000,
+			    &c->fault_retries_max);
+	if (ok && cJSON_GetObjectItemCaseSensitive(v, "hung_task_timeout") &&
+	    c->hung_task_timeout_ns == 0)
+		ok = jread_fail_at(r, "hung_task_timeout",
+				   "must be longer than 0 (omit the key for the kernel's 120 s)");
+	jread_pop(r, at);
+	return ok;
+}
+
 static bool read_scenario(struct jread *r, const cJSON *doc,
 			  struct scenario *s)
 {
 	static const char *const keys[] = { "name", "description", "machine",
 					    "kernel", "files", "vmas",
 					    "tasks", "explore", "variants",
-					    "expect", "devices", "swap", NULL };
+					    "expect", "devices", "swap", "checks",
+					    NULL };
 	static const char *const machine_keys[] = { "cpus", NULL };
 
 	if (!jread_object(r, doc, keys))
@@ -300,7 +328,8 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 	}
 	s->tasks_count = (uint32_t)n;
 	jread_pop(r, at);
-	return read_explore(r, doc, &s->explore);
+	return read_explore(r, doc, &s->explore) &&
+	       read_checks(r, doc, &s->checks);
 }
 
 const struct scenario_variant *scenario_find_variant(const struct scenario *s,

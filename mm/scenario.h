@@ -164,6 +164,13 @@ struct scenario_explore {
 	uint64_t virtual_ns_max;
 };
 
+/* Checker settings (analysis/checkers.h's struct checker_settings): 0
+ * keeps the checker's default. */
+struct scenario_checks {
+	uint64_t hung_task_timeout_ns;	/* default 120 s */
+	uint32_t fault_retries_max;	/* default 16 */
+};
+
 struct scenario_variant {
 	char name[SCENARIO_NAME_MAX];
 	bool has_expect;
@@ -178,6 +185,7 @@ struct scenario {
 	uint32_t tasks_count;
 	struct scenario_task tasks[TASKS_MAX];
 	struct scenario_explore explore;
+	struct scenario_checks checks;
 	struct scenario_devices devices;	/* devices, swap */
 
 	/* The kernel model: variants, files, mappings. */

@@ -327,7 +327,9 @@ static const char base_scenario[] =
 	"   {\"punch_hole\": {\"file\": \"f\", \"offset_pages\": 1}},"
 	"   {\"migrate\": {\"vma\": \"anon\", \"page\": 0}}]}],"
 	" \"explore\": {\"strategy\": \"random\"},"
+	" \"checks\": {\"fault_retries_max\": 8},"
 	" \"variants\": {\"v\": {\"machine\": {\"cpus\": 1}, \"explore\": {\"schedules\": 2},"
+	"   \"checks\": {\"hung_task_timeout\": \"1s\"},"
 	"   \"kernel\": {\"fault_around\": \"trylock\"}, \"swap\": {\"slots\": 8},"
 	"   \"devices\": {\"d\": {\"queue_depth\": 2}}}},"
 	" \"expect\": []}";
@@ -363,12 +365,14 @@ static const struct section sections[] = {
 	{ "op_punch_hole", "tasks[0].ops[10].punch_hole", NULL, NULL },
 	{ "op_migrate", "tasks[0].ops[11].migrate", NULL, NULL },
 	{ "explore", "explore", NULL, NULL },
+	{ "checks", "checks", NULL, NULL },
 	{ "variant", "variants.v", "v", NULL },
 	{ "machine_patch", "variants.v.machine", "v", "machine" },
 	{ "kernel_patch", "variants.v.kernel", "v", "kernel" },
 	{ "device_patch", "variants.v.devices.d", "v", "device" },
 	{ "swap_patch", "variants.v.swap", "v", "swap" },
 	{ "explore_patch", "variants.v.explore", "v", "explore" },
+	{ "checks_patch", "variants.v.checks", "v", "checks" },
 };
 #define SECTIONS_COUNT (sizeof(sections) / sizeof(sections[0]))
 
