@@ -62,6 +62,27 @@ const char *metric_counter_name(uint32_t counter)
 	return vm_event_name((enum vm_event_item)counter);
 }
 
+bool metrics_lookup(const char *name, bool *counter, uint32_t *index)
+{
+	SIM_ASSERT(name != NULL);
+	SIM_ASSERT(counter != NULL && index != NULL);
+	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++) {
+		if (strcmp(metric_name((enum metric_id)i), name) == 0) {
+			*counter = false;
+			*index = i;
+			return true;
+		}
+	}
+	for (uint32_t c = 0; c < METRIC_COUNTERS_COUNT; c++) {
+		if (strcmp(metric_counter_name(c), name) == 0) {
+			*counter = true;
+			*index = c;
+			return true;
+		}
+	}
+	return false;
+}
+
 uint64_t metrics_counter(const struct metrics *m, uint32_t counter)
 {
 	SIM_ASSERT(counter < METRIC_COUNTERS_COUNT);

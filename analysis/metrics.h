@@ -61,6 +61,9 @@ const char *metric_unit(enum metric_id id);
 /* "pgfault", ..., "pgminfault", "swap_fault", "swap_fault_vma_locked". */
 const char *metric_counter_name(uint32_t counter);
 uint64_t metrics_counter(const struct metrics *m, uint32_t counter);
+/* Find a histogram (metric_name) or counter (metric_counter_name) by name:
+ * *counter says which, *index is its metric_id or counter number. */
+bool metrics_lookup(const char *name, bool *counter, uint32_t *index);
 
 void metrics_reset(struct metrics *m);
 void metrics_add(struct metrics *m, enum metric_id id, uint64_t value);

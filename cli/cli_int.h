@@ -175,6 +175,15 @@ void cli_print_metrics(FILE *f, const struct metrics *m);
  * fault was measured. */
 bool cli_fault_p99(const struct metrics *m, uint64_t *p99_ns);
 
+/* A scenario's `headline` names a metric simrun has; false with a message
+ * naming the nearest known name otherwise (the loader cannot check it). */
+bool cli_headline_valid(const struct scenario *sc, char *err, size_t len);
+/* The headline figure of a campaign's metrics: "NAME p99 VALUE" for a
+ * histogram, "NAME MEAN/run" for a counter, or every fault's p99 when the
+ * scenario names none; "-" when there is nothing to show. */
+void cli_headline_text(const struct scenario *sc, const struct metrics *m,
+		       char *buf, size_t len);
+
 /* Ask for a campaign in the run callback: progress, interrupts. */
 struct run_progress {
 	struct progress bar;

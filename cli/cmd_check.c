@@ -221,17 +221,16 @@ static bool median_text(const struct scenario *sc, enum strategy_kind kind,
 	return true;
 }
 
-/* --table's headline metric: the p99 of every fault's latency over a
- * timed campaign of explore.schedules schedules from the check's seed
- * (latencies are realistic only under timed), or "-" when nothing
- * faulted. */
+/* --table's headline metric: the scenario's `headline` (p99 of a
+ * histogram, mean per run of a counter), else the p99 of every fault's
+ * latency, over a timed campaign of explore.schedules schedules from the
+ * check's seed (latencies are realistic only under timed). */
 static bool headline_text(const struct scenario *sc, uint64_t seed,
 			  struct store *st, struct runner_result *res,
 			  char *buf, size_t len, int *code)
 {
 	struct runner_params p = { 0 };
 	char label[192];
-	uint64_t p99;
 
 	p.sc = sc;
 	p.strategy.kind = STRATEGY_TIMED;
@@ -246,10 +245,7 @@ static bool headline_text(const struct scenario *sc, uint64_t seed,
 			  res->rc == RUNNER_STOPPED ? "interrupted" : res->err);
 		return false;
 	}
-	if (cli_fault_p99(&res->metrics, &p99))
-		cli_fmt_ns(buf, len, p99);
-	else
-		snprintf(buf, len, "-");
+	cli_headline_text(sc, &res->metrics, buf, len);
 	return true;
 }
 
@@ -338,6 +334,14 @@ int cmd_check(int argc, char **argv)
 				printf("ERROR %s\n", err);
 			cli_error("check", "%s", err);
 			errors++;
+			continue;
+		}
+		if (!cli_headline_valid(base, err, sizeof(err))) {
+			if (!as_json)
+				printf("ERROR %s: %s\n", path, err);
+			cli_error("check", "%s: %s", path, err);
+			errors++;
+			scenario_free(base);
 			continue;
 		}
 		for (int vi = -1; vi < (int)base->variants_count; vi++) {
@@ -436,7 +440,7 @@ int cmd_check(int argc, char **argv)
 					scenario_free(base);
 					goto out;
 				}
-				char headline[32];
+				char headline[96];
 				if (!headline_text(sc, seed, st, res, headline,
 						   sizeof(headline), &code)) {
 					scenario_free(sc);
@@ -485,7 +489,7 @@ int cmd_check(int argc, char **argv)
 		printf("\n<!-- simrun check --table: expectations checked with base seed %" PRIu64
 		       "; medians over base seeds 1..%d -->\n",
 		       seed, CHECK_TABLE_SEEDS);
-		printf("| scenario | variant | findings | expect | pct: schedules to first finding | random: schedules to first finding | budget | fault p99 (timed) |\n");
+		printf("| scenario | variant | findings | expect | pct: schedules to first finding | random: schedules to first finding | budget | headline (timed) |\n");
 		printf("|---|---|---|---|---:|---:|---:|---:|\n");
 		for (size_t i = 0; i < rows.count; i++)
 			printf("%s\n", rows.row[i]);

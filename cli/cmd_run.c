@@ -346,6 +346,10 @@ int cmd_run(int argc, char **argv)
 		cli_error(NULL, "%s", err);
 		goto out;
 	}
+	if (!cli_headline_valid(sc, err, sizeof(err))) {
+		cli_error(NULL, "%s: %s", path, err);
+		goto out;
+	}
 	campaign_opts_apply(&o, sc, &p);
 	if (o.pct_steps && p.strategy.kind != STRATEGY_PCT) {
 		cli_error(NULL, "--pct-steps applies to the pct strategy, and this campaign uses %s",

@@ -53,6 +53,10 @@ int cmd_validate(int argc, char **argv)
 		/* Each variant is a merge patch: the base may load and a
 		 * variant still produce a document that does not. */
 		bool ok = true;
+		if (!cli_headline_valid(base, err, sizeof(err))) {
+			cli_error("validate", "%s: %s", path, err);
+			ok = false;
+		}
 		for (uint32_t k = 0; k < base->variants_count; k++) {
 			struct scenario *sc = scenario_load_file(
 				path, base->variants[k].name, err, sizeof(err));

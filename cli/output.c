@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli_int.h"
+#include "mm/jread.h"
 
 void cli_shell_quote(char *buf, size_t len, const char *s)
 {
@@ -307,4 +308,66 @@ bool cli_fault_p99(const struct metrics *m, uint64_t *p99_ns)
 		return false;
 	*p99_ns = hist_quantile(&all, 990);
 	return true;
+}
+
+bool cli_headline_valid(const struct scenario *sc, char *err, size_t len)
+{
+	bool counter;
+	uint32_t index;
+
+	SIM_ASSERT(sc != NULL && err != NULL);
+	if (!sc->headline[0] || metrics_lookup(sc->headline, &counter, &index))
+		return true;
+	/* The nearest of every histogram and counter name. */
+	const char *names[METRIC_HISTS_COUNT + METRIC_COUNTERS_COUNT + 1];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < METRIC_HISTS_COUNT; i++)
+		names[n++] = metric_name((enum metric_id)i);
+	for (uint32_t c = 0; c < METRIC_COUNTERS_COUNT; c++)
+		names[n++] = metric_counter_name(c);
+	names[n] = NULL;
+	const char *near = jread_suggest(sc->headline, names);
+	snprintf(err, len, "headline: \"%s\" is not a metric%s%s%s", sc->headline,
+		 near ? "; did you mean \"" : " (see simrun compare for the names)",
+		 near ? near : "", near ? "\"?" : "");
+	return false;
+}
+
+void cli_headline_text(const struct scenario *sc, const struct metrics *m,
+		       char *buf, size_t len)
+{
+	bool counter;
+	uint32_t index;
+	uint64_t v;
+	char num[32];
+
+	SIM_ASSERT(sc != NULL && m != NULL);
+	if (!sc->headline[0] || !metrics_lookup(sc->headline, &counter, &index)) {
+		if (cli_fault_p99(m, &v)) {
+			cli_fmt_ns(num, sizeof(num), v);
+			snprintf(buf, len, "fault p99 %s", num);
+		} else {
+			snprintf(buf, len, "-");
+		}
+		return;
+	}
+	if (counter) {
+		uint64_t total = metrics_counter(m, index);
+		/* Tenths, in integers: a figure, not a model value. */
+		uint64_t tenths = m->runs ? (total * 10 + m->runs / 2) / m->runs : 0;
+		snprintf(buf, len, "%s %" PRIu64 ".%" PRIu64 "/run", sc->headline,
+			 tenths / 10, tenths % 10);
+		return;
+	}
+	const struct hist *h = &m->hists[index];
+	if (!h->count) {
+		snprintf(buf, len, "%s -", sc->headline);
+		return;
+	}
+	v = hist_quantile(h, 990);
+	if (index == METRIC_FAULT_RETRIES)
+		snprintf(num, sizeof(num), "%" PRIu64, v);
+	else
+		cli_fmt_ns(num, sizeof(num), v);
+	snprintf(buf, len, "%s p99 %s", sc->headline, num);
 }

@@ -282,14 +282,16 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 					    "kernel", "files", "vmas",
 					    "tasks", "explore", "variants",
 					    "expect", "devices", "swap", "checks",
-					    NULL };
+					    "headline", NULL };
 	static const char *const machine_keys[] = { "cpus", NULL };
 
 	if (!jread_object(r, doc, keys))
 		return false;
 	if (!jread_str(r, doc, "name", true, s->name, sizeof(s->name)) ||
 	    !jread_str(r, doc, "description", false, s->description,
-		       sizeof(s->description)))
+		       sizeof(s->description)) ||
+	    !jread_str(r, doc, "headline", false, s->headline,
+		       sizeof(s->headline)))
 		return false;
 
 	s->cpus = 1;

@@ -181,6 +181,11 @@ struct scenario_variant {
 struct scenario {
 	char name[SCENARIO_NAME_MAX];
 	char description[SCENARIO_DESCRIPTION_MAX];
+	/* The metric the scenario is about (a histogram or counter name of
+	 * analysis/metrics.h), for `simrun check --table`; empty: fault p99.
+	 * The loader cannot know metric names (they live above it); the
+	 * command line checks it. */
+	char headline[SCENARIO_NAME_MAX];
 	uint32_t cpus;
 	uint32_t tasks_count;
 	struct scenario_task tasks[TASKS_MAX];

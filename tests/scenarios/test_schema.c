@@ -11,7 +11,8 @@
  *     added to the schema without a row fails, and a key added to the
  *     loader without documentation fails its row.
  *  2. Values.  Every documented strategy and finding kind is accepted, and
- *     the loader's own list of strategies equals the schema's enum.
+ *     the loader's own list of strategies equals the schema's enum, and
+ *     the schema's metric names are exactly analysis/metrics.c's.
  *  3. Documents.  Every shipped scenario, and the example in
  *     scenarios/README.md, is valid under the schema (checked by the small
  *     validator below, which knows exactly the keywords the schema uses and
@@ -25,6 +26,8 @@
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+
+#include "analysis/metrics.h"
 
 #include "mm/scenario.h"
 #include "tests/support.h"
@@ -514,6 +517,23 @@ static bool loads_with(const char *key_path, const cJSON *value, char *err, size
 	cJSON_Delete(doc);
 	scenario_free(sc);
 	return sc != NULL;
+}
+
+Test(schema, headline_names_are_the_metrics)
+{
+	const cJSON *names = cJSON_GetObjectItem(def("metric_name"), "enum");
+	uint32_t n = 0;
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, names) {
+		bool counter;
+		uint32_t index;
+		cr_expect(metrics_lookup(e->valuestring, &counter, &index),
+			  "%s is not a metric", e->valuestring);
+		n++;
+	}
+	cr_expect_eq(n, METRIC_HISTS_COUNT + METRIC_COUNTERS_COUNT,
+		     "every metric is in the schema's enum");
 }
 
 Test(schema, documented_values_are_accepted)
