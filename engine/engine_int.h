@@ -6,14 +6,7 @@
 #define SIM_ENGINE_INT_H
 
 #include "engine/engine.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIM_ASAN 1
-#endif
-#endif
+#include "engine/limits.h"
 
 /* task.c */
 _Noreturn void task_exit_current(struct engine *e);

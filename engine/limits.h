@@ -17,17 +17,22 @@
  * more CPUs than tasks could ever use. */
 #define CPUS_MAX 64
 
+/* SIM_ASAN: this is an AddressSanitizer build (gcc says so with
+ * __SANITIZE_ADDRESS__, clang with __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_ASAN 1
+#endif
+#endif
+
 /* Bytes of each coroutine stack, excluding its guard page.  The deepest model
  * path (a fault under tracing, formatting a line) uses well under 16 KiB;
  * sanitizers inflate frames several times, so their builds get more. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SIM_ASAN)
 #define TASK_STACK_BYTES (512u * 1024u)
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TASK_STACK_BYTES (512u * 1024u)
-#endif
-#endif
-#ifndef TASK_STACK_BYTES
+#else
 #define TASK_STACK_BYTES (128u * 1024u)
 #endif
 

@@ -16,13 +16,6 @@
 #include "engine/sim_assert.h"
 #include "engine/stack.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SIM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SIM_ASAN 1
-#endif
-#endif
 #if defined(SIM_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
