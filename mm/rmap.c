@@ -215,42 +215,24 @@ static void rmap_walk(struct folio *folio, rmap_one_t fn, void *arg)
 }
 
 /* page_vma_mapped_walk for one small folio: the PTE table whose entry at
- * address maps folio, locked, or NULL (nothing locked). */
+ * address maps folio (or, with PVMW_MIGRATION, is a migration entry for
+ * it), locked, or NULL (nothing locked). */
+#define PVMW_MIGRATION 0x1u
+
 static struct pte_table *page_vma_mapped(struct folio *folio,
 					 struct vm_area_struct *vma,
-					 uint64_t address, spinlock_t **ptl,
-					 pte_t *pte)
+					 uint64_t address, unsigned int flags,
+					 spinlock_t **ptl, pte_t *pte)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct pte_table *pt = pte_offset_map_lock(mm, pmd_of(mm, address), ptl);
+	uint8_t kind = (flags & PVMW_MIGRATION) ? PTE_MIGRATION : PTE_PRESENT;
 
 	SIM_ASSERT(address >= vma->vm_start && address < vma->vm_end);
 	if (!pt)
 		return NULL;
 	*pte = ptep_get(pt, pte_index(address));
-	if (pte->kind != PTE_PRESENT || pte->folio != folio) {
-		pte_unmap_unlock(*ptl);
-		return NULL;
-	}
-	SIM_ASSERT(*ptl == &pt->ptl);
-	return pt;
-}
-
-/* The PTE table whose entry at address is a migration entry for folio,
- * locked, or NULL. */
-static struct pte_table *migration_entry_at(struct folio *folio,
-					    struct vm_area_struct *vma,
-					    uint64_t address, spinlock_t **ptl,
-					    pte_t *pte)
-{
-	struct mm_struct *mm = vma->vm_mm;
-	struct pte_table *pt = pte_offset_map_lock(mm, pmd_of(mm, address), ptl);
-
-	SIM_ASSERT(address >= vma->vm_start && address < vma->vm_end);
-	if (!pt)
-		return NULL;
-	*pte = ptep_get(pt, pte_index(address));
-	if (pte->kind != PTE_MIGRATION || pte->folio != folio) {
+	if (pte->kind != kind || pte->folio != folio) {
 		pte_unmap_unlock(*ptl);
 		return NULL;
 	}
@@ -266,7 +248,7 @@ static bool referenced_one(struct folio *folio, struct vm_area_struct *vma,
 	int *referenced = arg;
 	spinlock_t *ptl;
 	pte_t e;
-	struct pte_table *pt = page_vma_mapped(folio, vma, address, &ptl, &e);
+	struct pte_table *pt = page_vma_mapped(folio, vma, address, 0, &ptl, &e);
 
 	SIM_ASSERT(referenced != NULL && *referenced >= 0);
 	if (!pt)
@@ -304,7 +286,7 @@ static bool try_to_unmap_one(struct folio *folio, struct vm_area_struct *vma,
 	bool anon = folio_test(folio, PG_anon);
 	spinlock_t *ptl;
 	pte_t e;
-	struct pte_table *pt = page_vma_mapped(folio, vma, address, &ptl, &e);
+	struct pte_table *pt = page_vma_mapped(folio, vma, address, 0, &ptl, &e);
 
 	(void)arg;
 	if (!pt)
@@ -351,7 +333,7 @@ static bool try_to_migrate_one(struct folio *folio, struct vm_area_struct *vma,
 {
 	spinlock_t *ptl;
 	pte_t e;
-	struct pte_table *pt = page_vma_mapped(folio, vma, address, &ptl, &e);
+	struct pte_table *pt = page_vma_mapped(folio, vma, address, 0, &ptl, &e);
 
 	(void)arg;
 	SIM_ASSERT(folio->lock_owner == sim_current());
@@ -386,7 +368,7 @@ static bool remove_migration_one(struct folio *src, struct vm_area_struct *vma,
 	struct folio *dst = arg;
 	spinlock_t *ptl;
 	pte_t e;
-	struct pte_table *pt = migration_entry_at(src, vma, address, &ptl, &e);
+	struct pte_table *pt = page_vma_mapped(src, vma, address, PVMW_MIGRATION, &ptl, &e);
 
 	SIM_ASSERT(dst != NULL && !dst->freed);
 	SIM_ASSERT(src->lock_owner == sim_current());
