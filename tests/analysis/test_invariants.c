@@ -25,21 +25,6 @@ static struct vm_area_struct *vma;
 static struct folio *P;
 static spinlock_t *ptl;
 
-static struct engine *setup(void)
-{
-	struct engine *e = test_engine(2);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
 static void build_world(struct engine *e, void (*fn)(void *))
 {
 	mm_world_reset();
@@ -82,7 +67,7 @@ static void returns_clean(void *a)
 
 Test(invariants, a_task_that_exits_holding_locks)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build,
 			      (void *)returns_holding),
@@ -118,7 +103,7 @@ Test(invariants, a_task_that_exits_holding_locks)
 			      (void *)returns_holding),
 		     RUN_OK);
 	cr_assert_eq(test_finding(e, "exit_holding_lock", 0)->signature, sig);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ---------------------------------- the model's findings pass through */
@@ -143,7 +128,7 @@ static void misuses_locks(void *a)
 
 Test(invariants, the_models_own_findings_pass_through)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build,
 			      (void *)misuses_locks),
@@ -162,7 +147,7 @@ Test(invariants, the_models_own_findings_pass_through)
 		cr_assert_not_null(d, "%s", e->findings[i].detail);
 		cJSON_Delete(d);
 	}
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 static void asserts_holding(void *a)
@@ -175,7 +160,7 @@ static void asserts_holding(void *a)
 
 Test(invariants, a_run_that_asserts_keeps_its_finding_and_the_checkers_go_on)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build,
 			      (void *)asserts_holding),
@@ -190,5 +175,5 @@ Test(invariants, a_run_that_asserts_keeps_its_finding_and_the_checkers_go_on)
 		     RUN_OK);
 	cr_assert_eq(test_findings_count(e, "exit_holding_lock"), 1);
 	cr_assert_eq(checkers_runs(ck), 2);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

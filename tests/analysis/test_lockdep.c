@@ -28,21 +28,6 @@ static struct vm_area_struct *vma;
 static struct rw_semaphore *i_rwsem, *i_mmap;
 static struct folio *F0, *F1;
 
-static struct engine *setup(void)
-{
-	struct engine *e = test_engine(2);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
 /* write(): i_rwsem, then the fault on the user buffer takes mmap_lock. */
 static void vfs_write_fault_in(void *a)
 {
@@ -152,7 +137,7 @@ static void expect_text(const char *text, const char *want)
 
 Test(lockdep, inversion_over_two_runs_in_lockdeps_words)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(run(e, 0, vfs_write_fault_in), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
@@ -224,23 +209,23 @@ Test(lockdep, inversion_over_two_runs_in_lockdeps_words)
 	cr_assert_eq(run(e, 3, vfs_write_fault_in), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
 	cr_assert_eq(checkers_lock_order_count(ck, NULL), 1);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 Test(lockdep, the_same_order_twice_is_silent)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(run(e, 0, vfs_write_fault_in), RUN_OK);
 	cr_assert_eq(run(e, 1, vfs_write_fault_in), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
 	cr_assert_eq(checkers_lock_order_count(ck, NULL), 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 Test(lockdep, the_signature_does_not_depend_on_which_half_came_first)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	run(e, 0, vfs_write_fault_in);
 	run(e, 1, mmap_then_inode);
@@ -257,12 +242,12 @@ Test(lockdep, the_signature_does_not_depend_on_which_half_came_first)
 	/* Closed from the other side, the report says so. */
 	expect_text(checkers_lock_order(ck, 0)->report,
 		    "T/0 is trying to acquire lock:\n (mmap_lock)");
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 Test(lockdep, trylocks_add_no_dependency_but_locks_under_them_do)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	run(e, 0, vfs_write_fault_in);
 	/* i_rwsem only trylocked under mmap_lock: it cannot block, no
@@ -275,12 +260,12 @@ Test(lockdep, trylocks_add_no_dependency_but_locks_under_them_do)
 	cr_assert_eq(test_findings_count(e, "lock_order"), 1);
 	expect_text(checkers_lock_order(ck, 0)->report,
 		    "       task T/0, schedule 2\n");
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 Test(lockdep, same_class_nesting_and_downgrade_are_not_inversions)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(run(e, 0, folios_in_order), RUN_OK);
 	cr_assert_eq(run(e, 1, folios_reversed), RUN_OK);
@@ -290,7 +275,7 @@ Test(lockdep, same_class_nesting_and_downgrade_are_not_inversions)
 	cr_assert_eq(run(e, 3, write_then_downgrade), RUN_OK);
 	cr_assert_eq(e->findings_count, 0);
 	cr_assert_eq(checkers_lock_order_count(ck, NULL), 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ----------------- pattern 3 deadlocks, and lockdep still sees it */
@@ -323,7 +308,7 @@ static void build_p3(struct engine *e, void *arg)
 
 Test(lockdep, a_deadlocking_schedule_records_the_closing_dependency)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_p3,
 			      (void *)fault_under_vma_lock),
@@ -336,7 +321,7 @@ Test(lockdep, a_deadlocking_schedule_records_the_closing_dependency)
 	expect_text(r, "T/0 is trying to acquire lock:\n (mmap_lock){++++}-{3:3}, at: fault_under_vma_lock\n");
 	expect_text(r, "but task is already holding lock:\n (vma_lock)");
 	expect_text(r, "-> #1 (vma_lock){++++}-{3:3}:\n       vma_start_write in do_vmi_munmap, holding mmap_lock (taken in do_vmi_munmap)\n       task munmap/1, schedule 0\n");
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* -------------------------------------- a cycle of three classes */
@@ -370,7 +355,7 @@ static void chain_ca(void *a)
 
 Test(lockdep, a_longer_cycle_prints_the_chain)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(2, &ck);
 
 	run(e, 0, chain_ab);
 	run(e, 1, chain_bc);
@@ -389,5 +374,5 @@ Test(lockdep, a_longer_cycle_prints_the_chain)
 				"  lock(i_rwsem);\n");
 	cr_assert(strstr(cy->summary, "i_mmap_rwsem -> i_rwsem -> mmap_lock -> i_mmap_rwsem") != NULL,
 		  "%s", cy->summary);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

@@ -23,21 +23,6 @@ static struct checkers *ck;
 static struct mm_struct *mm;
 static struct folio *P;
 
-static struct engine *setup(void)
-{
-	struct engine *e = test_engine(3);
-	ck = checkers_create(NULL);
-	cr_assert_not_null(ck);
-	cr_assert(checkers_attach(ck, e));
-	return e;
-}
-
-static void teardown(struct engine *e)
-{
-	checkers_destroy(ck);
-	test_engine_done(e);
-}
-
 /*
  * writer: at 0 asks for the write lock (a step of COST_LOCK_NS), takes it
  * at L = COST_LOCK_NS, sleeps 1000, asks to unlock (COST_UNLOCK_NS) and
@@ -79,7 +64,7 @@ static const struct hist *hist(const struct metrics *m, enum metric_id id)
 
 Test(metrics, mmap_lock_hold_and_wait_times)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(3, &ck);
 	const uint64_t L = COST_LOCK_NS, U = COST_UNLOCK_NS;
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_mmap, NULL), RUN_OK);
@@ -116,7 +101,7 @@ Test(metrics, mmap_lock_hold_and_wait_times)
 	cr_assert_eq(hist(cm, METRIC_MMAP_READ_WAIT)->count, 2);
 	cr_assert_eq(hist(cm, METRIC_MMAP_READ_WAIT)->sum,
 		     2 * ((L + 1000 + U) - (100 + L)));
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /*
@@ -162,7 +147,7 @@ static void build_folio(struct engine *e, void *arg)
 
 Test(metrics, folio_lock_hold_and_wait_times)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(3, &ck);
 	const uint64_t L = COST_LOCK_NS, U = COST_UNLOCK_NS;
 	const uint64_t release = L + 500 + U;
 
@@ -179,7 +164,7 @@ Test(metrics, folio_lock_hold_and_wait_times)
 	cr_assert_eq(wl->count, 1);
 	cr_assert_eq(wl->max, release - 200);
 	cr_assert_eq(hist(m, METRIC_MMAP_READ_HOLD)->count, 0);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }
 
 /* ------------------------------------------ faults and vm events */
@@ -227,7 +212,7 @@ static void build_faults(struct engine *e, void *arg)
 
 Test(metrics, fault_latency_retries_counters_and_rows)
 {
-	struct engine *e = setup();
+	struct engine *e = test_engine_checked(3, &ck);
 
 	cr_assert_eq(test_run(e, STRATEGY_TIMED, 1, build_faults, NULL), RUN_OK);
 	const struct metrics *m = checkers_run_metrics(ck);
@@ -300,5 +285,5 @@ Test(metrics, fault_latency_retries_counters_and_rows)
 	cr_assert(strstr(text, "counter swap_fault_vma_locked: 1\n") != NULL, "%s", text);
 	cr_assert_null(strstr(text, "vma_lock_abort"), "zero counters left out");
 	free(text);
-	teardown(e);
+	test_engine_checked_done(e, ck);
 }

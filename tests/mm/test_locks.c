@@ -78,6 +78,14 @@ static void r1_fn(void *a)
 	up_read(sem);
 }
 
+/* A fresh world with one rw_semaphore of the mmap_lock class in `sem`. */
+static void new_world_sem(struct engine *e)
+{
+	mm_world_reset();
+	sem = arena_new(&e->arena, struct rw_semaphore);
+	init_rwsem(sem, LC_MMAP_LOCK, 0);
+}
+
 static void w_fn(void *a)
 {
 	sim_sleep((uintptr_t)a);
@@ -97,9 +105,7 @@ static void r_fn(void *a)
 static void build_queued_writer(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	mm_task_create(e, "R1", 0, r1_fn, NULL);
 	mm_task_create(e, "W", 1, w_fn, (void *)100);
 	t_r2 = mm_task_create(e, "R2", 2, r_fn, (void *)200);
@@ -166,9 +172,7 @@ static void w1_fn(void *a)
 static void build_phase_fair(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	mm_task_create(e, "W1", 0, w1_fn, NULL);
 	mm_task_create(e, "R1", 1, r_fn, (void *)100);
 	mm_task_create(e, "W2", 2, w_fn, (void *)200);
@@ -207,9 +211,7 @@ static void tryer_fn(void *a)
 static void build_trylock(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	mm_task_create(e, "R1", 0, r1_fn, NULL);
 	mm_task_create(e, "W", 1, w_fn, (void *)100);
 	t_r2 = mm_task_create(e, "T", 2, tryer_fn, NULL);
@@ -271,11 +273,9 @@ static void stealer_fn(void *a)
 static void build_handoff(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
+	new_world_sem(e);
 	steals_before_writer = steals_after_handoff = 0;
 	writer_done = handoff_seen = false;
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
 	mm_task_create(e, "R0", 0, long_reader_fn, NULL);
 	mm_task_create(e, "W", 1, handoff_writer_fn, NULL);
 	mm_task_create(e, "S", 2, stealer_fn, NULL);
@@ -322,9 +322,7 @@ static void sleeper_under_spin_fn(void *a)
 static void build_sleep_in_atomic(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	spin = arena_new(&e->arena, spinlock_t);
 	spin_lock_init(spin, LC_PTL, 0);
 	mm_task_create(e, "T", 0, sleeper_under_spin_fn, NULL);
@@ -352,9 +350,7 @@ static void bad_unlocker_fn(void *a)
 static void build_unlock_not_held(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	mm_task_create(e, "T", 0, bad_unlocker_fn, NULL);
 }
 
@@ -638,9 +634,7 @@ static void trylocker_fn(void *a)
 static void build_trylocks(struct engine *e, void *arg)
 {
 	(void)arg;
-	mm_world_reset();
-	sem = arena_new(&e->arena, struct rw_semaphore);
-	init_rwsem(sem, LC_MMAP_LOCK, 0);
+	new_world_sem(e);
 	sem2 = arena_new(&e->arena, struct rw_semaphore);
 	init_rwsem(sem2, LC_I_MMAP_RWSEM, 0);
 	spin = arena_new(&e->arena, spinlock_t);
