@@ -228,7 +228,7 @@ const uint8_t *engine_decisions(const struct engine *e, size_t *len)
  * is held by another task in atomic context, invariant 3), then pending
  * events in heap order.  Both orders are functions of the schedule alone.
  */
-static uint32_t collect_choices(struct engine *e)
+static uint32_t collect_choices(struct engine *e, uint32_t *tasks_n)
 {
 	uint32_t n = 0;
 
@@ -247,6 +247,8 @@ static uint32_t collect_choices(struct engine *e)
 			.owner = TRACE_NO_TASK,
 		};
 	}
+	/* Events follow in heap order: choice tasks_n + i is e->heap[i]. */
+	*tasks_n = n;
 	for (uint32_t i = 0; i < e->heap_count; i++) {
 		const struct event *ev = e->heap[i];
 		e->choices[n++] = (struct choice){
@@ -311,7 +313,8 @@ static enum run_outcome step_loop(struct engine *e, const struct chooser *ch)
 	for (;;) {
 		if (e->steps >= e->params.steps_max)
 			return RUN_BUDGET;
-		uint32_t n = collect_choices(e);
+		uint32_t tasks_n;
+		uint32_t n = collect_choices(e, &tasks_n);
 		if (n == 0)
 			return e->tasks_live ? RUN_DEADLOCK : RUN_OK;
 
@@ -344,7 +347,11 @@ static enum run_outcome step_loop(struct engine *e, const struct chooser *ch)
 		if (c->kind == CHOICE_TASK)
 			run_task_step(e, &e->tasks[c->id], &rec);
 		else
-			fire_event(e, evq_by_id(e, c->id), &rec);
+		{
+			SIM_ASSERT(idx >= tasks_n);
+			SIM_ASSERT(e->heap[idx - tasks_n]->id == c->id);
+			fire_event(e, e->heap[idx - tasks_n], &rec);
+		}
 		e->steps++;
 		if (rec.time_ns > e->virtual_ns)
 			e->virtual_ns = rec.time_ns;

@@ -21,6 +21,9 @@ struct event *evq_alloc(struct engine *e);
 void evq_push(struct engine *e, struct event *ev);
 void evq_remove(struct engine *e, struct event *ev);
 struct event *evq_by_id(struct engine *e, uint32_t id);
+/* sim_event_add for the engine's own events, returning the event. */
+struct event *evq_add(struct engine *e, uint64_t time_ns, uint16_t kind,
+		      uint32_t obj, event_fn fn, void *arg);
 void evq_check(const struct engine *e);
 
 /* trace.c */

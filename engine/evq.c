@@ -119,10 +119,9 @@ void evq_check(const struct engine *e)
 	}
 }
 
-uint32_t sim_event_add(uint64_t time_ns, uint16_t kind, uint32_t obj,
-		       event_fn fn, void *arg)
+struct event *evq_add(struct engine *e, uint64_t time_ns, uint16_t kind,
+		      uint32_t obj, event_fn fn, void *arg)
 {
-	struct engine *e = sim;
 	struct event *ev = evq_alloc(e);
 
 	SIM_ASSERT(fn != NULL);
@@ -135,7 +134,13 @@ uint32_t sim_event_add(uint64_t time_ns, uint16_t kind, uint32_t obj,
 	ev->fn = fn;
 	ev->arg = arg;
 	evq_push(e, ev);
-	return ev->id;
+	return ev;
+}
+
+uint32_t sim_event_add(uint64_t time_ns, uint16_t kind, uint32_t obj,
+		       event_fn fn, void *arg)
+{
+	return evq_add(sim, time_ns, kind, obj, fn, arg)->id;
 }
 
 bool sim_event_cancel(uint32_t id)

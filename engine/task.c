@@ -130,9 +130,10 @@ void sim_sleep(uint64_t ns)
 	struct task *t = e->current;
 
 	SIM_ASSERT(t != NULL);
-	t->sleep_event = sim_event_add(sim_now() + ns, TRACE_TIMER, t->id,
-				       sleep_timer_fired, t);
-	evq_by_id(e, t->sleep_event)->owner = t->id;
+	struct event *ev = evq_add(e, sim_now() + ns, TRACE_TIMER, t->id,
+				   sleep_timer_fired, t);
+	ev->owner = t->id;
+	t->sleep_event = ev->id;
 	t->state = TASK_BLOCKED;
 	t->blocked_ns = sim_now();
 	for (uint32_t i = 0; i < e->hooks_count; i++)
