@@ -227,6 +227,23 @@ bool jread_u64(struct jread *r, const cJSON *obj, const char *key,
 	return true;
 }
 
+bool jread_whole(const cJSON *v, uint64_t max, uint64_t *out)
+{
+	SIM_ASSERT(max <= (1ull << 63));
+	if (!cJSON_IsNumber(v))
+		return false;
+	double d = v->valuedouble;
+	/* Compared as doubles first: converting one out of range is
+	 * undefined. */
+	if (!(d >= 0) || d != floor(d) || d > (double)max)
+		return false;
+	uint64_t u = (uint64_t)d;
+	if (u > max)
+		return false;
+	*out = u;
+	return true;
+}
+
 bool jread_u32(struct jread *r, const cJSON *obj, const char *key,
 	       bool required, uint32_t min, uint32_t max, uint32_t *out)
 {

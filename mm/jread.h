@@ -52,6 +52,10 @@ bool jread_u64(struct jread *r, const cJSON *obj, const char *key,
 	       bool required, uint64_t min, uint64_t max, uint64_t *out);
 bool jread_u32(struct jread *r, const cJSON *obj, const char *key,
 	       bool required, uint32_t min, uint32_t max, uint32_t *out);
+/* Whether v is a number that is a whole number from 0 to max (at most
+ * 2^63), and then its value in *out; no message.  For values read inside
+ * arrays, such as page ranges, whose callers say what was expected. */
+bool jread_whole(const cJSON *v, uint64_t max, uint64_t *out);
 bool jread_bool(struct jread *r, const cJSON *obj, const char *key,
 		bool required, bool *out);
 /* A string copied into out (at most out_len - 1 bytes, longer is an

@@ -25,6 +25,13 @@
 #define SCENARIO_RANGES_MAX 16		/* ranges in one cached/populated list */
 #define SCENARIO_FILES_MAX 8		/* = FILES_MAX of mm/types.h */
 #define SCENARIO_VMAS_MAX 96		/* = VMA_STRUCTS_MAX: initial + mmap ops */
+#define SCENARIO_PAGE_NUMBER_MAX (1ull << 52)	/* page numbers in ranges:
+						 * a 64-bit address space */
+#define SCENARIO_FILE_BYTES_MAX (1u << 20)	/* a scenario file; real ones
+						 * are a few KiB */
+#define SCENARIO_JSON_DEPTH_MAX 16	/* nesting of JSON values; real
+					 * scenarios nest 7 deep */
+#define SCENARIO_OBJECT_KEYS_MAX 256	/* keys of one JSON object */
 #define SCENARIO_WRITE_PAGES_MAX 32	/* pages of one write op: one fuse
 					 * request (FUSE_WRITE_PAGES_MAX) */
 

@@ -172,17 +172,13 @@ static bool read_ranges(struct jread *r, const cJSON *obj, const char *key,
 		const cJSON *e = cJSON_GetArrayItem(v, i);
 		size_t at2 = jread_push_index(r, i);
 		struct scenario_range rg = { 0, 0 };
-		if (cJSON_IsNumber(e) && e->valuedouble >= 0 &&
-		    e->valuedouble == (double)(uint64_t)e->valuedouble) {
-			rg.first = (uint64_t)e->valuedouble;
+		if (jread_whole(e, SCENARIO_PAGE_NUMBER_MAX, &rg.first)) {
 			rg.end = rg.first + 1;
 		} else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) == 2 &&
-			   cJSON_IsNumber(cJSON_GetArrayItem(e, 0)) &&
-			   cJSON_IsNumber(cJSON_GetArrayItem(e, 1)) &&
-			   cJSON_GetArrayItem(e, 0)->valuedouble >= 0 &&
-			   cJSON_GetArrayItem(e, 1)->valuedouble >= 0) {
-			rg.first = (uint64_t)cJSON_GetArrayItem(e, 0)->valuedouble;
-			rg.end = (uint64_t)cJSON_GetArrayItem(e, 1)->valuedouble;
+			   jread_whole(cJSON_GetArrayItem(e, 0), SCENARIO_PAGE_NUMBER_MAX,
+				       &rg.first) &&
+			   jread_whole(cJSON_GetArrayItem(e, 1), SCENARIO_PAGE_NUMBER_MAX,
+				       &rg.end)) {
 			if (rg.end <= rg.first)
 				ok = jread_fail(r, "[%llu, %llu] is empty: a range is [first, end) with end > first",
 						(unsigned long long)rg.first,
@@ -680,16 +676,15 @@ static bool read_one_range(struct jread *r, const cJSON *obj, const char *key,
 	*end = limit;
 	if (!v)
 		return true;
-	if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-	    v->valuedouble == (double)(uint64_t)v->valuedouble) {
-		*first = (uint64_t)v->valuedouble;
+	if (jread_whole(v, SCENARIO_PAGE_NUMBER_MAX, first)) {
 		*end = *first + 1;
-	} else if (cJSON_GetArraySize(v) == 2 && cJSON_IsNumber(a) &&
-		   cJSON_IsNumber(b) && a->valuedouble >= 0 &&
-		   b->valuedouble > a->valuedouble) {
-		*first = (uint64_t)a->valuedouble;
-		*end = (uint64_t)b->valuedouble;
+	} else if (cJSON_GetArraySize(v) == 2 &&
+		   jread_whole(a, SCENARIO_PAGE_NUMBER_MAX, first) &&
+		   jread_whole(b, SCENARIO_PAGE_NUMBER_MAX, end) && *end > *first) {
+		/* [first, end) */
 	} else {
+		*first = 0;
+		*end = limit;
 		return jread_fail_at(r, key, "expected a page number or one [first, end) range with end > first");
 	}
 	if (*end > limit)
