@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/sim_assert.h"
 #include "mm/jread.h"
@@ -334,6 +335,122 @@ static bool read_scenario(struct jread *r, const cJSON *doc,
 	       read_checks(r, doc, &s->checks);
 }
 
+/* Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF); *bad is the offset of the first byte
+ * that is not. */
+static bool utf8_valid(const char *s, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (p[i]) {
+		unsigned char c = p[i];
+		int more;
+		uint32_t cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			more = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			more = 2, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			more = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			*bad = i;
+			return false;
+		}
+		for (int k = 1; k <= more; k++) {
+			if ((p[i + k] & 0xc0) != 0x80) {
+				*bad = i;
+				return false;
+			}
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			*bad = i;
+			return false;
+		}
+		i += (size_t)more + 1;
+	}
+	return true;
+}
+
+/* What holds for every value of a scenario, wherever it is (comments
+ * included): nested at most SCENARIO_JSON_DEPTH_MAX deep, objects of at
+ * most SCENARIO_OBJECT_KEYS_MAX keys with no key twice (cJSON keeps both,
+ * and the loader would read only the first), and every string and key
+ * valid UTF-8.  `depth` is v's: the document is 0. */
+static bool check_values(struct jread *r, const cJSON *v, int depth)
+{
+	size_t bad;
+
+	if (depth > SCENARIO_JSON_DEPTH_MAX)
+		return jread_fail(r, "nested deeper than %d levels",
+				  SCENARIO_JSON_DEPTH_MAX);
+	if (cJSON_IsString(v) && !utf8_valid(v->valuestring, &bad))
+		return jread_fail(r, "the string is not valid UTF-8 (byte %zu)",
+				  bad);
+	if (cJSON_IsArray(v)) {
+		int i = 0;
+		for (const cJSON *m = v->child; m; m = m->next, i++) {
+			size_t at = jread_push_index(r, i);
+			bool ok = check_values(r, m, depth + 1);
+			jread_pop(r, at);
+			if (!ok)
+				return false;
+		}
+	}
+	if (!cJSON_IsObject(v))
+		return true;
+	int n = 0;
+	for (const cJSON *m = v->child; m; m = m->next) {
+		if (++n > SCENARIO_OBJECT_KEYS_MAX)
+			return jread_fail(r, "more than %d keys in one object",
+					  SCENARIO_OBJECT_KEYS_MAX);
+		if (!utf8_valid(m->string, &bad))
+			return jread_fail(r, "key %d is not valid UTF-8 (byte %zu)",
+					  n - 1, bad);
+		for (const cJSON *o = v->child; o != m; o = o->next)
+			if (strcmp(o->string, m->string) == 0)
+				return jread_fail_at(r, m->string,
+						     "\"%s\" is declared twice in this object",
+						     m->string);
+		size_t at = jread_push_key(r, m->string);
+		bool ok = check_values(r, m, depth + 1);
+		jread_pop(r, at);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* The nesting depth of text[0..end), counting brackets outside strings:
+ * cJSON refuses documents nested deeper than CJSON_NESTING_LIMIT as
+ * invalid, and the message should say why. */
+static size_t nesting_at(const char *text, size_t end)
+{
+	size_t depth = 0;
+	bool in_string = false;
+
+	for (size_t i = 0; i < end; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			depth++;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return depth;
+}
+
 const struct scenario_variant *scenario_find_variant(const struct scenario *s,
 						     const char *name)
 {
@@ -379,8 +496,14 @@ struct scenario *scenario_load_text(const char *text, size_t len,
 				col++;
 			}
 		}
-		snprintf(err, err_len, "%s:%d:%d: not valid JSON", origin,
-			 line, col);
+		if (nesting_at(text, off < len ? off + 1 : len) >=
+		    CJSON_NESTING_LIMIT)
+			snprintf(err, err_len,
+				 "%s:%d:%d: nested deeper than %d levels",
+				 origin, line, col, SCENARIO_JSON_DEPTH_MAX);
+		else
+			snprintf(err, err_len, "%s:%d:%d: not valid JSON",
+				 origin, line, col);
 		goto fail;
 	}
 	if (!cJSON_IsObject(doc)) {
@@ -388,7 +511,7 @@ struct scenario *scenario_load_text(const char *text, size_t len,
 			 origin);
 		goto fail;
 	}
-	if (!read_variants(&r, doc, s))
+	if (!check_values(&r, doc, 0) || !read_variants(&r, doc, s))
 		goto fail_path;
 
 	if (variant && variant[0]) {
@@ -440,15 +563,32 @@ fail:
 struct scenario *scenario_load_file(const char *path, const char *variant,
 				    char *err, size_t err_len)
 {
+	struct stat st;
 	FILE *f = fopen(path, "rb");
+
 	if (!f) {
 		snprintf(err, err_len, "%s: cannot open: %s", path,
 			 strerror(errno));
 		return NULL;
 	}
-	/* Scenarios are small; 16 MiB is far beyond any real one and keeps a
-	 * wrong path (a device, a huge file) from eating memory. */
-	const size_t max = 16u << 20;
+	bool have_st = fstat(fileno(f), &st) == 0;
+	if (have_st && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(err, err_len,
+			 "%s: is a directory, not a scenario file", path);
+		return NULL;
+	}
+	/* Scenarios are small; the bound keeps a wrong path (a device, a
+	 * huge file) from eating memory, and a file is read up to one byte
+	 * past it to tell. */
+	const size_t max = SCENARIO_FILE_BYTES_MAX;
+	if (have_st && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		fclose(f);
+		snprintf(err, err_len,
+			 "%s: %llu bytes, larger than a scenario may be (%zu KiB)",
+			 path, (unsigned long long)st.st_size, max >> 10);
+		return NULL;
+	}
 	char *buf = malloc(max + 1);
 	if (!buf) {
 		fclose(f);
@@ -456,17 +596,20 @@ struct scenario *scenario_load_file(const char *path, const char *variant,
 		return NULL;
 	}
 	size_t len = fread(buf, 1, max + 1, f);
+	int read_errno = ferror(f) ? errno : 0;
 	bool bad = ferror(f);
 	fclose(f);
 	if (bad) {
 		free(buf);
-		snprintf(err, err_len, "%s: read error", path);
+		snprintf(err, err_len, "%s: read error: %s", path,
+			 strerror(read_errno));
 		return NULL;
 	}
 	if (len > max) {
 		free(buf);
-		snprintf(err, err_len, "%s: larger than 16 MiB; not a scenario",
-			 path);
+		snprintf(err, err_len,
+			 "%s: larger than a scenario may be (%zu KiB)", path,
+			 max >> 10);
 		return NULL;
 	}
 	struct scenario *s = scenario_load_text(buf, len, path, variant, err,
