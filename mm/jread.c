@@ -213,10 +213,14 @@ bool jread_u64(struct jread *r, const cJSON *obj, const char *key,
 		return jread_fail_at(r, key, "expected a number, found %s",
 				     type_name(v));
 	double d = v->valuedouble;
-	if (d != floor(d) || d < 0 || d > 18446744073709549568.0)
+	if (d != floor(d) || d < 0)
 		return jread_fail_at(r, key,
 				     "expected a whole number >= 0, found %g",
 				     d);
+	if (d > 18446744073709549568.0)
+		return jread_fail_at(r, key,
+				     "%g is out of range (%" PRIu64 "..%" PRIu64 ")",
+				     d, min, max);
 	uint64_t u = (uint64_t)d;
 	if (u < min || u > max)
 		return jread_fail_at(r, key,

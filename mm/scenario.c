@@ -425,6 +425,21 @@ static bool check_values(struct jread *r, const cJSON *v, int depth)
 	return true;
 }
 
+/* The line and column (from 1) of byte `off` of text. */
+static void line_col(const char *text, size_t off, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
 /* The nesting depth of text[0..end), counting brackets outside strings:
  * cJSON refuses documents nested deeper than CJSON_NESTING_LIMIT as
  * invalid, and the message should say why. */
@@ -482,20 +497,27 @@ struct scenario *scenario_load_text(const char *text, size_t len,
 	s->json_text[len] = '\0';
 	s->json_len = len;
 
+	/* cJSON takes every byte up to a space for white space, NUL and
+	 * escape characters included, and keeps raw control characters in
+	 * strings; JSON allows neither. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+			int line, col;
+			line_col(text, i, &line, &col);
+			snprintf(err, err_len,
+				 "%s:%d:%d: control character 0x%02x; not JSON text (escape it as \\u%04x in a string)",
+				 origin, line, col, c, c);
+			goto fail;
+		}
+	}
 	const char *parse_end = NULL;
 	doc = cJSON_ParseWithLengthOpts(text, len, &parse_end, false);
 	if (!doc) {
 		/* Name the line and column of the syntax error. */
 		size_t off = parse_end ? (size_t)(parse_end - text) : 0;
-		int line = 1, col = 1;
-		for (size_t i = 0; i < off && i < len; i++) {
-			if (text[i] == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
+		int line, col;
+		line_col(text, off, &line, &col);
 		if (nesting_at(text, off < len ? off + 1 : len) >=
 		    CJSON_NESTING_LIMIT)
 			snprintf(err, err_len,
