@@ -20,6 +20,17 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+/* Built with SIMRUN_VALGRIND (the default) where valgrind's header is
+ * installed, each stack is registered with valgrind, so memcheck takes a
+ * switch to it for a stack switch and not for a wild stack pointer.  Out
+ * of valgrind, the requests are a few instructions that do nothing. */
+#if defined(SIM_VALGRIND) && defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SIM_VALGRIND_STACKS 1
+#endif
+#endif
+
 #define GUARD_BYTES 4096u
 
 static struct stack_pool *guarded_pool;
@@ -57,6 +68,10 @@ bool stack_pool_init(struct stack_pool *p, uint32_t count)
 		p->stacks[i].lo = guard + GUARD_BYTES;
 		p->stacks[i].size = TASK_STACK_BYTES;
 		p->stacks[i].index = i;
+#if defined(SIM_VALGRIND_STACKS)
+		p->stacks[i].valgrind_id = VALGRIND_STACK_REGISTER(
+			p->stacks[i].lo, (char *)p->stacks[i].lo + TASK_STACK_BYTES);
+#endif
 	}
 	return true;
 }
@@ -65,6 +80,11 @@ void stack_pool_fini(struct stack_pool *p)
 {
 	if (guarded_pool == p)
 		guarded_pool = NULL;
+#if defined(SIM_VALGRIND_STACKS)
+	for (uint32_t i = 0; p->stacks && i < p->count; i++)
+		if (p->stacks[i].valgrind_id)
+			VALGRIND_STACK_DEREGISTER(p->stacks[i].valgrind_id);
+#endif
 	if (p->base)
 		munmap(p->base, p->map_bytes);
 	free(p->stacks);

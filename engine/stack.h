@@ -16,6 +16,7 @@ struct stack {
 	size_t size;		/* usable bytes, guard page excluded */
 	uint32_t index;
 	bool in_use;
+	unsigned valgrind_id;	/* VALGRIND_STACK_REGISTER's, or 0 */
 };
 
 struct stack_pool {
