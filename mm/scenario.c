@@ -376,11 +376,25 @@ static bool utf8_valid(const char *s, size_t *bad)
 	return true;
 }
 
+/* The offset of the first control character in s (DEL included) that is
+ * not one of `allowed`, or -1.  They reach terminals in messages and
+ * output; an escape sequence in a name could rewrite what is shown. */
+static long control_char(const char *s, const char *allowed)
+{
+	for (long i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 || c == 0x7f) && !strchr(allowed, c))
+			return i;
+	}
+	return -1;
+}
+
 /* What holds for every value of a scenario, wherever it is (comments
  * included): nested at most SCENARIO_JSON_DEPTH_MAX deep, objects of at
  * most SCENARIO_OBJECT_KEYS_MAX keys with no key twice (cJSON keeps both,
  * and the loader would read only the first), and every string and key
- * valid UTF-8.  `depth` is v's: the document is 0. */
+ * valid UTF-8 without control characters (strings may hold tab and
+ * newline).  `depth` is v's: the document is 0. */
 static bool check_values(struct jread *r, const cJSON *v, int depth)
 {
 	size_t bad;
@@ -391,6 +405,11 @@ static bool check_values(struct jread *r, const cJSON *v, int depth)
 	if (cJSON_IsString(v) && !utf8_valid(v->valuestring, &bad))
 		return jread_fail(r, "the string is not valid UTF-8 (byte %zu)",
 				  bad);
+	long at_c = cJSON_IsString(v) ? control_char(v->valuestring, "\t\n")
+				      : -1;
+	if (at_c >= 0)
+		return jread_fail(r, "the string holds control character 0x%02x (byte %ld); only tab and newline may appear",
+				  (unsigned char)v->valuestring[at_c], at_c);
 	if (cJSON_IsArray(v)) {
 		int i = 0;
 		for (const cJSON *m = v->child; m; m = m->next, i++) {
@@ -411,6 +430,9 @@ static bool check_values(struct jread *r, const cJSON *v, int depth)
 		if (!utf8_valid(m->string, &bad))
 			return jread_fail(r, "key %d is not valid UTF-8 (byte %zu)",
 					  n - 1, bad);
+		if (control_char(m->string, "") >= 0)
+			return jread_fail(r, "key %d holds a control character",
+					  n - 1);
 		for (const cJSON *o = v->child; o != m; o = o->next)
 			if (strcmp(o->string, m->string) == 0)
 				return jread_fail_at(r, m->string,
