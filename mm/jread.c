@@ -234,6 +234,7 @@ bool jread_u64(struct jread *r, const cJSON *obj, const char *key,
 bool jread_whole(const cJSON *v, uint64_t max, uint64_t *out)
 {
 	SIM_ASSERT(max <= (1ull << 63));
+	SIM_ASSERT(out != NULL);
 	if (!cJSON_IsNumber(v))
 		return false;
 	double d = v->valuedouble;

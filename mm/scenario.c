@@ -343,6 +343,7 @@ static bool utf8_valid(const char *s, size_t *bad)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
+	SIM_ASSERT(s != NULL && bad != NULL);
 	while (p[i]) {
 		unsigned char c = p[i];
 		int more;
@@ -381,6 +382,7 @@ static bool utf8_valid(const char *s, size_t *bad)
  * output; an escape sequence in a name could rewrite what is shown. */
 static long control_char(const char *s, const char *allowed)
 {
+	SIM_ASSERT(s != NULL && allowed != NULL);
 	for (long i = 0; s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if ((c < 0x20 || c == 0x7f) && !strchr(allowed, c))
@@ -399,6 +401,8 @@ static bool check_values(struct jread *r, const cJSON *v, int depth)
 {
 	size_t bad;
 
+	SIM_ASSERT(v != NULL);
+	SIM_ASSERT(depth >= 0);
 	if (depth > SCENARIO_JSON_DEPTH_MAX)
 		return jread_fail(r, "nested deeper than %d levels",
 				  SCENARIO_JSON_DEPTH_MAX);
@@ -450,6 +454,7 @@ static bool check_values(struct jread *r, const cJSON *v, int depth)
 /* The line and column (from 1) of byte `off` of text. */
 static void line_col(const char *text, size_t off, int *line, int *col)
 {
+	SIM_ASSERT(line != NULL && col != NULL);
 	*line = 1;
 	*col = 1;
 	for (size_t i = 0; i < off; i++) {
@@ -470,6 +475,7 @@ static size_t nesting_at(const char *text, size_t end)
 	size_t depth = 0;
 	bool in_string = false;
 
+	SIM_ASSERT(text != NULL || end == 0);
 	for (size_t i = 0; i < end; i++) {
 		char c = text[i];
 		if (in_string) {
