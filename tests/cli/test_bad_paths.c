@@ -123,6 +123,7 @@ Test(bad_paths, read_only_file_and_directory_by_permissions)
 	expect_refused(dir, args, "sub/new.db", "not writable");
 	snprintf(path, sizeof(path), "%s/sub/new.db", dir);
 	cr_expect(access(path, F_OK) != 0, "a refused database was created");
+	snprintf(path, sizeof(path), "%s/sub", dir);
 	chmod(path, 0755);
 	test_rmtree(dir);
 }
