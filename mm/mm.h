@@ -233,6 +233,14 @@ void mm_folio_expected_refs(const struct folio *folio,
 			    struct folio_refs_expected *out);
 /* Call fn for every allocated folio, in pool order. */
 void mm_for_each_folio(void (*fn)(struct folio *folio, void *arg), void *arg);
+/* The same with what mm_folio_expected_refs counts for each folio, counted
+ * for all of them in one walk of the page tables and the tasks' lists (a
+ * walk per folio was a quarter of a campaign's time).  Takes scratch from
+ * the arena: call it only once the run is over. */
+void mm_for_each_folio_expected(
+	void (*fn)(struct folio *folio, const struct folio_refs_expected *x,
+		   void *arg),
+	void *arg);
 void mm_folio_check(const struct folio *folio);
 
 /* --------------------------------------------------------- page tables */

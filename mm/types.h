@@ -136,6 +136,8 @@ struct folio {
 	uint64_t data;			/* content version */
 	bool freed;			/* back on the free list */
 	struct folio *free_next;	/* the pool's free list */
+	uint32_t pool_slot;		/* its index in mm_world.folios[],
+					 * fixed for the run */
 	uint64_t lru_seq;		/* LRU position while PG_lru: smaller
 					 * is older (mm/vmscan.c) */
 	uint32_t ref_log_next;
