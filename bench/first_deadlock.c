@@ -7,7 +7,9 @@
  * including that one and the wall time, or that none was found within the
  * caps.  A figure, never a pass/fail.
  *
- *     bench/first_deadlock SCENARIO STRATEGY SCHEDULES_CAP SECONDS_CAP
+ *     bench/first_deadlock SCENARIO STRATEGY SCHEDULES_CAP SECONDS_CAP [SEED]
+ *
+ * SEED is the campaign's base seed (default 42).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,9 +55,9 @@ int main(int argc, char **argv)
 {
 	char err[1024];
 
-	if (argc != 5) {
+	if (argc != 5 && argc != 6) {
 		fprintf(stderr, "usage: bench/first_deadlock SCENARIO STRATEGY "
-				"SCHEDULES_CAP SECONDS_CAP\n");
+				"SCHEDULES_CAP SECONDS_CAP [SEED]\n");
 		return 2;
 	}
 	struct scenario *sc = scenario_load_file(argv[1], NULL, err, sizeof(err));
@@ -68,7 +70,7 @@ int main(int argc, char **argv)
 	struct runner_params p = {
 		.sc = sc,
 		.strategy = { .pct_depth = 3, .preemptions_max = UINT32_MAX },
-		.base_seed = 42,
+		.base_seed = argc == 6 ? strtoull(argv[5], NULL, 0) : 42,
 		.schedules = strtoull(argv[3], NULL, 0),
 		.after_run = after_run,
 		.ctx = &h,
