@@ -112,8 +112,12 @@ struct mm_world {
 	struct file *files[FILES_MAX];
 
 	/* The folio pool: slots handed out in order, freed folios reused
-	 * from free_list, so iteration (slot order) is deterministic. */
-	struct folio *folios[FOLIOS_MAX];
+	 * from free_list, so iteration (slot order) is deterministic.  Slot
+	 * i is folio_chunks[i / FOLIO_CHUNK_SLOTS][i % FOLIO_CHUNK_SLOTS]
+	 * (mm_pool_folio); a chunk comes from the arena when the pool first
+	 * reaches it.  A flat table of FOLIOS_MAX pointers was 64 KiB for
+	 * the arena to zero after every schedule, most runs using a dozen. */
+	struct folio **folio_chunks[FOLIOS_MAX / FOLIO_CHUNK_SLOTS];
 	uint32_t folios_used;		/* slots ever handed out */
 	uint32_t folios_live;
 	struct folio *free_list;
@@ -133,6 +137,15 @@ struct mm_world {
 };
 
 extern struct mm_world *mm_world;
+
+/* The folio in pool slot `slot` (below folios_used). */
+static inline struct folio *mm_pool_folio(const struct mm_world *w,
+					  uint32_t slot)
+{
+	SIM_ASSERT(slot < w->folios_used);
+	return w->folio_chunks[slot / FOLIO_CHUNK_SLOTS]
+			      [slot % FOLIO_CHUNK_SLOTS];
+}
 
 static inline const struct kernel_knobs *kernel_knobs(void)
 {

@@ -132,9 +132,13 @@ struct folio *folio_alloc_at(unsigned int order, const char *where)
 			return NULL;
 		f = arena_new(sim_arena(), struct folio);
 		slot = w->folios_used++;
-		w->folios[slot] = f;
+		struct folio ***chunk = &w->folio_chunks[slot / FOLIO_CHUNK_SLOTS];
+		if (!*chunk)
+			*chunk = arena_array(sim_arena(), struct folio *,
+					     FOLIO_CHUNK_SLOTS);
+		(*chunk)[slot % FOLIO_CHUNK_SLOTS] = f;
 	}
-	SIM_ASSERT(w->folios[slot] == f);
+	SIM_ASSERT(mm_pool_folio(w, slot) == f);
 	/* Waiting on a folio needs a reference, so a free folio has no
 	 * waiters left to lose. */
 	SIM_ASSERT(f->lock.wq.count == 0);
@@ -388,9 +392,11 @@ void mm_for_each_folio(void (*fn)(struct folio *folio, void *arg), void *arg)
 
 	SIM_ASSERT(fn != NULL);
 	SIM_ASSERT(w->folios_used <= FOLIOS_MAX);
-	for (uint32_t i = 0; i < w->folios_used; i++)
-		if (!w->folios[i]->freed)
-			fn(w->folios[i], arg);
+	for (uint32_t i = 0; i < w->folios_used; i++) {
+		struct folio *f = mm_pool_folio(w, i);
+		if (!f->freed)
+			fn(f, arg);
+	}
 }
 
 /* The pool slot of a folio that a PTE, PMD or task list points at, or
@@ -398,7 +404,8 @@ void mm_for_each_folio(void (*fn)(struct folio *folio, void *arg), void *arg)
  * folios). */
 static uint32_t pool_slot_of(const struct mm_world *w, const struct folio *f)
 {
-	if (f && f->pool_slot < w->folios_used && w->folios[f->pool_slot] == f)
+	if (f && f->pool_slot < w->folios_used &&
+	    mm_pool_folio(w, f->pool_slot) == f)
 		return f->pool_slot;
 	return UINT32_MAX;
 }
@@ -449,7 +456,7 @@ void mm_for_each_folio_expected(
 		}
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		struct folio *f = w->folios[i];
+		struct folio *f = mm_pool_folio(w, i);
 		if (f->freed)
 			continue;
 		int32_t nr = (int32_t)folio_nr_pages(f);

@@ -47,6 +47,10 @@ typedef uint64_t pgoff_t;
 #define FILES_MAX 8
 /* Folios that can exist in one run: page cache + anon + swap-in copies. */
 #define FOLIOS_MAX 8192
+/* Slots per chunk of the folio pool's table (struct mm_world): a run's
+ * folios mostly fit the first. */
+#define FOLIO_CHUNK_SLOTS 256
+static_assert(FOLIOS_MAX % FOLIO_CHUNK_SLOTS == 0, "whole chunks");
 /* Swap slots on the one swap device. */
 #define SWAP_SLOTS_MAX 4096
 /* Remembered changes of one folio's refcount or mapcount, for leak

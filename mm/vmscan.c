@@ -130,7 +130,7 @@ static uint32_t isolate_lru_folios(const struct scan_control *sc,
 	while (n < want) {
 		struct folio *oldest = NULL;
 		for (uint32_t i = 0; i < w->folios_used; i++) {
-			struct folio *f = w->folios[i];
+			struct folio *f = mm_pool_folio(w, i);
 			if (folio_matches(f, sc, lru_limit) &&
 			    (!oldest || f->lru_seq < oldest->lru_seq))
 				oldest = f;
