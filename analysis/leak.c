@@ -88,7 +88,7 @@ static bool page_cache_slot_holds(const struct folio *f)
 		const struct address_space *m = w->files[i]->f_mapping;
 		for (uint32_t p = 0; p < folio_nr_pages(f); p++)
 			if (f->index + p < FILE_PAGES_MAX &&
-			    m->i_pages[f->index + p].folio == f)
+			    xa_slot_load(m, f->index + p)->folio == f)
 				return true;
 	}
 	return false;

@@ -338,7 +338,7 @@ static bool in_page_cache(const struct folio *f)
 
 	if (!m || f->index >= FILE_PAGES_MAX)
 		return false;
-	return m->i_pages[f->index].folio == f;
+	return xa_slot_load(m, f->index)->folio == f;
 }
 
 void mm_folio_expected_refs(const struct folio *folio,

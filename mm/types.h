@@ -266,10 +266,20 @@ struct xa_slot {
 	bool value;
 };
 
+/* Page cache slots per chunk of an address_space's table (4 KiB). */
+#define XA_CHUNK_SLOTS 256
+static_assert(FILE_PAGES_MAX % XA_CHUNK_SLOTS == 0, "whole chunks");
+
 struct address_space {
 	uint32_t id;
 	struct inode *host;
-	struct xa_slot i_pages[FILE_PAGES_MAX];
+	/* i_pages: FILE_PAGES_MAX slots, read with xa_slot_load and written
+	 * through xa_slot_store.  A chunk of XA_CHUNK_SLOTS comes from the
+	 * arena when a slot in it is first stored; until then its slots read
+	 * as empty.  A flat table was 64 KiB per file (and per swap device)
+	 * for the arena to zero after every schedule, for the few pages a
+	 * scenario caches. */
+	struct xa_slot *i_pages[FILE_PAGES_MAX / XA_CHUNK_SLOTS];
 	spinlock_t i_pages_lock;		/* xa_lock */
 	struct rw_semaphore i_mmap_rwsem;
 	struct rw_semaphore invalidate_lock;
@@ -279,6 +289,31 @@ struct address_space {
 	struct block_device *bdev;		/* files[].device, or NULL: a
 						 * fixed read_latency */
 };
+
+/* Every slot of a chunk not yet taken: empty, and never written. */
+extern const struct xa_slot xa_slot_none;
+
+/* Slot `index` of m's page cache, to read. */
+static inline const struct xa_slot *xa_slot_load(const struct address_space *m,
+						 uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	const struct xa_slot *chunk = m->i_pages[index / XA_CHUNK_SLOTS];
+	return chunk ? &chunk[index % XA_CHUNK_SLOTS] : &xa_slot_none;
+}
+
+/* Slot `index` of m's page cache, to write: its chunk is taken from the
+ * arena if this is the first store in it. */
+static inline struct xa_slot *xa_slot_store(struct address_space *m,
+					    uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	struct xa_slot **chunk = &m->i_pages[index / XA_CHUNK_SLOTS];
+	if (!*chunk)
+		*chunk = arena_array(sim_arena(), struct xa_slot,
+				     XA_CHUNK_SLOTS);
+	return &(*chunk)[index % XA_CHUNK_SLOTS];
+}
 
 struct inode {
 	uint32_t id;

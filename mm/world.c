@@ -201,7 +201,7 @@ static void page_cache_build(struct address_space *m, pgoff_t index,
 	folio->data = ++mm_world->data_versions;
 	folio_ref_add(folio, (int)nr);
 	for (uint32_t i = 0; i < nr; i++) {
-		m->i_pages[index + i].folio = folio;
+		xa_slot_store(m, index + i)->folio = folio;
 		m->host->disk_data[index + i] = folio->data;
 	}
 	m->nrpages += nr;
@@ -279,7 +279,7 @@ static uint64_t populate_build(struct vm_area_struct *vma, uint64_t addr,
 	}
 	struct address_space *m = vma->vm_file->f_mapping;
 	pgoff_t idx = vma->vm_pgoff + (addr - vma->vm_start);
-	struct folio *folio = m->i_pages[idx].folio;
+	struct folio *folio = xa_slot_load(m, idx)->folio;
 	SIM_ASSERT(folio != NULL);	/* the loader checked it is cached */
 	pmd_t *pmd = pmd_of(mm, addr);
 	if (folio->order == HPAGE_PMD_ORDER && (vma->vm_flags & VM_HUGEPAGE) &&
