@@ -397,7 +397,7 @@ static void filemap_read_done(struct read_batch *rb)
 		 * needs the lock), so it cannot have been freed. */
 		SIM_ASSERT(!folio->freed && folio->mapping != NULL);
 		SIM_ASSERT(folio->lock_owner == NULL && folio_test_locked(folio));
-		folio->data = folio->mapping->host->disk_data[folio->index];
+		folio->data = inode_disk_load(folio->mapping->host, folio->index);
 		folio_end_read(folio, true);
 	}
 }
@@ -469,7 +469,7 @@ static void filemap_write_done(struct folio *folio)
 	 * for it, reclaim skips it. */
 	SIM_ASSERT(folio->mapping != NULL);
 	SIM_ASSERT(folio_test(folio, PG_writeback));
-	folio->mapping->host->disk_data[folio->index] = folio->data;
+	inode_disk_store(folio->mapping->host, folio->index, folio->data);
 	folio_end_writeback(folio);
 }
 

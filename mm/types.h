@@ -266,7 +266,10 @@ struct xa_slot {
 	bool value;
 };
 
-/* Page cache slots per chunk of an address_space's table (4 KiB). */
+/* Page cache slots per chunk of an address_space's table (4 KiB), and
+ * pages per chunk of an inode's disk contents (4 KiB). */
+#define DISK_CHUNK_PAGES 512
+static_assert(FILE_PAGES_MAX % DISK_CHUNK_PAGES == 0, "whole chunks");
 #define XA_CHUNK_SLOTS 256
 static_assert(FILE_PAGES_MAX % XA_CHUNK_SLOTS == 0, "whole chunks");
 
@@ -329,9 +332,34 @@ struct inode {
 	uint64_t read_latency_ns;
 	/* The content version (folio->data) each page has on the backing
 	 * store: what a read brings in and writeback stores, so a lost write
-	 * shows as a mismatch.  FILE_PAGES_MAX entries in the arena. */
-	uint64_t *disk_data;
+	 * shows as a mismatch.  FILE_PAGES_MAX entries, read with
+	 * inode_disk_load and written with inode_disk_store, in chunks of
+	 * DISK_CHUNK_PAGES taken from the arena on the first nonzero store
+	 * (a page never written reads 0); a flat table was 32 KiB per file
+	 * for the arena to zero after every schedule. */
+	uint64_t *disk_data[FILE_PAGES_MAX / DISK_CHUNK_PAGES];
 };
+
+static inline uint64_t inode_disk_load(const struct inode *inode,
+				       uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	const uint64_t *chunk = inode->disk_data[index / DISK_CHUNK_PAGES];
+	return chunk ? chunk[index % DISK_CHUNK_PAGES] : 0;
+}
+
+static inline void inode_disk_store(struct inode *inode, uint64_t index,
+				    uint64_t data)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	uint64_t **chunk = &inode->disk_data[index / DISK_CHUNK_PAGES];
+	if (!*chunk) {
+		if (data == 0)
+			return;		/* reads 0 already */
+		*chunk = arena_array(sim_arena(), uint64_t, DISK_CHUNK_PAGES);
+	}
+	(*chunk)[index % DISK_CHUNK_PAGES] = data;
+}
 
 /* The readahead window of an open file (struct file_ra_state): the last
  * window submitted and how much of its tail is the async part, whose

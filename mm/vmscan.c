@@ -251,7 +251,7 @@ static void check_lost_write(struct folio *folio)
 	if (folio_test(folio, PG_swapcache))
 		stored = swp_swap_info(folio->swap)->slot_data[swp_offset(folio->swap)];
 	else
-		stored = folio->mapping->host->disk_data[folio->index];
+		stored = inode_disk_load(folio->mapping->host, folio->index);
 	if (stored == folio->data)
 		return;
 	SIM_MARK("__remove_mapping: freeing a folio whose write was never stored");

@@ -157,7 +157,6 @@ static struct file *file_build(struct engine *e, const struct scenario_file *sf,
 	inode->no_map_pages = sf->no_map_pages;
 	inode->thp = sf->thp;
 	inode->read_latency_ns = sf->read_latency_ns;
-	inode->disk_data = arena_array(&e->arena, uint64_t, FILE_PAGES_MAX);
 	init_rwsem(&inode->i_rwsem, LC_I_RWSEM, inode->id);
 	m->id = inode->id;
 	m->host = inode;
@@ -202,7 +201,7 @@ static void page_cache_build(struct address_space *m, pgoff_t index,
 	folio_ref_add(folio, (int)nr);
 	for (uint32_t i = 0; i < nr; i++) {
 		xa_slot_store(m, index + i)->folio = folio;
-		m->host->disk_data[index + i] = folio->data;
+		inode_disk_store(m->host, index + i, folio->data);
 	}
 	m->nrpages += nr;
 	folio_add_lru(folio);
