@@ -468,11 +468,11 @@ void mm_for_each_folio_expected(
 		e->mapcount = e->pte_maps + e->pmd_maps;
 		e->refcount = e->page_cache + e->swap_cache + e->mapcount +
 			      e->task_refs;
-#ifdef SIM_EXPENSIVE_CHECKS
-		struct folio_refs_expected one;
-		mm_folio_expected_refs(f, &one);
-		SIM_ASSERT(memcmp(&one, e, sizeof(one)) == 0);
-#endif
+		if (SIM_EXPENSIVE) {
+			struct folio_refs_expected one;
+			mm_folio_expected_refs(f, &one);
+			SIM_ASSERT(memcmp(&one, e, sizeof(one)) == 0);
+		}
 		fn(f, e, arg);
 	}
 }
