@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		{ "scenarios/vma-then-mmap-inversion.json", "broken", "random" },
 		{ "scenarios/faultaround-thp-leak.json", "inverted_set_pmd", "pct" },
 		{ "scenarios/rwsem-fair-deadlock.json", "fair", "pct" },
-		{ "scenarios/swap-fault-vma-lock.json", NULL, "pct" },
+		{ "scenarios/swap-fault-vma-lock.json", NULL, "random" },
 	};
 	uint64_t schedules = 2000;
 	const char *db = NULL;
