@@ -19,6 +19,23 @@ void hist_reset(struct hist *h)
 	h->hi = 0;
 }
 
+void hist_clear(struct hist *h)
+{
+	/* Every bucket outside [lo, hi] is zero (hist_add and hist_merge
+	 * widen the range before they count), so only the range needs it. */
+	if (h->count > 0) {
+		SIM_ASSERT(h->lo <= h->hi && h->hi < HIST_BUCKETS);
+		memset(&h->buckets[h->lo], 0,
+		       (h->hi - h->lo + 1u) * sizeof(h->buckets[0]));
+	}
+	h->count = 0;
+	h->sum = 0;
+	h->min = 0;
+	h->max = 0;
+	h->lo = HIST_BUCKETS - 1;
+	h->hi = 0;
+}
+
 uint32_t hist_bucket_of(uint64_t v)
 {
 	if (v < HIST_EXACT_BELOW)

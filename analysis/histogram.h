@@ -42,6 +42,9 @@ struct hist {
 };
 
 void hist_reset(struct hist *h);
+/* hist_reset for a histogram already valid (reset before): clears only
+ * the buckets in use, for a histogram emptied after every run. */
+void hist_clear(struct hist *h);
 void hist_add(struct hist *h, uint64_t v);
 /* dst += src, bucket by bucket. */
 void hist_merge(struct hist *dst, const struct hist *src);

@@ -88,7 +88,7 @@ static bool page_cache_slot_holds(const struct folio *f)
 		const struct address_space *m = w->files[i]->f_mapping;
 		for (uint32_t p = 0; p < folio_nr_pages(f); p++)
 			if (f->index + p < FILE_PAGES_MAX &&
-			    m->i_pages[f->index + p].folio == f)
+			    xa_slot_load(m, f->index + p)->folio == f)
 				return true;
 	}
 	return false;
@@ -299,13 +299,14 @@ static void report(struct leak_state *st, struct folio *f,
 	sim_report(kind, sig, st->detail, "%s", st->summary);
 }
 
+/* x: what holds f, as mm_folio_expected_refs counts it. */
 static void check_folio(struct leak_state *st, struct folio *f,
+			const struct folio_refs_expected *x,
 			enum leak_when when)
 {
-	struct leak_counts k = { 0 };
+	struct leak_counts k = { .x = *x };
 
 	SIM_ASSERT(!f->freed);
-	mm_folio_expected_refs(f, &k.x);
 	SIM_ASSERT(k.x.mapcount == k.x.pte_maps + k.x.pmd_maps);
 	k.refcount = k.x.refcount;
 	if (when == LEAK_AT_FREE) {
@@ -326,13 +327,14 @@ static void check_folio(struct leak_state *st, struct folio *f,
 	report(st, f, &k, when);
 }
 
-static void check_live(struct folio *f, void *arg)
+static void check_live(struct folio *f, const struct folio_refs_expected *x,
+		       void *arg)
 {
 	/* Reported by page_alloc.c when the count went wrong; see the top
 	 * of this file. */
 	if (f->refcount <= 0)
 		return;
-	check_folio(arg, f, LEAK_AT_RUN_END);
+	check_folio(arg, f, x, LEAK_AT_RUN_END);
 }
 
 static void leak_run_end(struct checkers *c, void *p, struct engine *e,
@@ -343,7 +345,7 @@ static void leak_run_end(struct checkers *c, void *p, struct engine *e,
 	/* Worlds built by hand (lock-only tests) have no folio pool. */
 	if (o != RUN_OK || !mm_world)
 		return;
-	mm_for_each_folio(check_live, p);
+	mm_for_each_folio_expected(check_live, p);
 }
 
 static void leak_folio_freed(struct checkers *c, void *p, struct folio *f)
@@ -354,7 +356,9 @@ static void leak_folio_freed(struct checkers *c, void *p, struct folio *f)
 	 * folio_put, and this check, when the branches merge. */
 	if (f->freed || !mm_world)
 		return;
-	check_folio(p, f, LEAK_AT_FREE);
+	struct folio_refs_expected x;
+	mm_folio_expected_refs(f, &x);
+	check_folio(p, f, &x, LEAK_AT_FREE);
 }
 
 const struct checker_ops leak_checker = {

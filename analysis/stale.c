@@ -82,7 +82,7 @@ static const struct vm_area_struct *vma_covering(const struct mm_struct *mm,
 static bool in_page_cache(const struct folio *f)
 {
 	return f->mapping && f->index < FILE_PAGES_MAX &&
-	       f->mapping->i_pages[f->index].folio == f;
+	       xa_slot_load(f->mapping, f->index)->folio == f;
 }
 
 /* The entry's last file page, when it lies in a file mapping. */

@@ -254,6 +254,7 @@ struct engine {
 	uint64_t seed;
 	struct prng prng;		/* the model's stream: latency draws */
 	struct event *events_free;
+	uint32_t events_used;		/* events[] below this were handed out */
 	uint32_t findings_count;
 	uint32_t findings_dropped;
 	jmp_buf run_jmp;

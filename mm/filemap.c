@@ -23,6 +23,8 @@
 #include "mm/internal.h"
 #include "mm/swap_state.h"
 
+const struct xa_slot xa_slot_none;
+
 void folio_lock_init(struct folio *folio)
 {
 	lock_init(&folio->lock, LC_FOLIO_LOCK, folio->id);
@@ -241,7 +243,7 @@ static struct folio *xa_load_folio(struct address_space *mapping,
 	SIM_ASSERT(index < FILE_PAGES_MAX);
 	sim_cost(COST_XA_NS);
 	mm_yield(TRACE_XA_READ, mapping->id);
-	const struct xa_slot *s = &mapping->i_pages[index];
+	const struct xa_slot *s = xa_slot_load(mapping, index);
 	return s->value ? NULL : s->folio;
 }
 
@@ -282,8 +284,8 @@ struct folio *filemap_get_next_folio(struct address_space *mapping,
 		sim_cost(COST_XA_NS);
 		mm_yield(TRACE_XA_READ, mapping->id);
 		pgoff_t i = *index;
-		while (i < end && (!mapping->i_pages[i].folio ||
-				   mapping->i_pages[i].value))
+		while (i < end && (!xa_slot_load(mapping, i)->folio ||
+				   xa_slot_load(mapping, i)->value))
 			i++;
 		*index = i;
 		if (i == end)
@@ -325,7 +327,7 @@ bool filemap_add_folio(struct address_space *mapping, struct folio *folio,
 	sim_cost(COST_XA_NS);
 	mm_yield(TRACE_XA_WRITE, mapping->id);
 	for (uint32_t i = 0; i < nr; i++)
-		mapping->i_pages[index + i] =
+		*xa_slot_store(mapping, index + i) =
 			(struct xa_slot){ .folio = folio, .value = false };
 	mapping->nrpages += nr;
 	spin_unlock(&mapping->i_pages_lock);
@@ -339,12 +341,12 @@ void __filemap_remove_folio(struct folio *folio)
 	uint32_t nr = folio_nr_pages(folio);
 
 	SIM_ASSERT(folio->lock_owner == sim_current());
-	SIM_ASSERT(mapping != NULL && mapping->i_pages[folio->index].folio == folio);
+	SIM_ASSERT(mapping != NULL && xa_slot_load(mapping, folio->index)->folio == folio);
 	lockdep_assert_held(&mapping->i_pages_lock.c);
 	sim_cost(COST_XA_NS);
 	mm_yield(TRACE_XA_WRITE, mapping->id);
 	for (uint32_t i = 0; i < nr; i++)
-		mapping->i_pages[folio->index + i] = (struct xa_slot){ 0 };
+		*xa_slot_store(mapping, folio->index + i) = (struct xa_slot){ 0 };
 	mapping->nrpages -= nr;
 	mm_yield(TRACE_FOLIO_WRITE, folio->id);
 	folio->mapping = NULL;
@@ -395,7 +397,7 @@ static void filemap_read_done(struct read_batch *rb)
 		 * needs the lock), so it cannot have been freed. */
 		SIM_ASSERT(!folio->freed && folio->mapping != NULL);
 		SIM_ASSERT(folio->lock_owner == NULL && folio_test_locked(folio));
-		folio->data = folio->mapping->host->disk_data[folio->index];
+		folio->data = inode_disk_load(folio->mapping->host, folio->index);
 		folio_end_read(folio, true);
 	}
 }
@@ -467,7 +469,7 @@ static void filemap_write_done(struct folio *folio)
 	 * for it, reclaim skips it. */
 	SIM_ASSERT(folio->mapping != NULL);
 	SIM_ASSERT(folio_test(folio, PG_writeback));
-	folio->mapping->host->disk_data[folio->index] = folio->data;
+	inode_disk_store(folio->mapping->host, folio->index, folio->data);
 	folio_end_writeback(folio);
 }
 

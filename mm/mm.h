@@ -112,8 +112,12 @@ struct mm_world {
 	struct file *files[FILES_MAX];
 
 	/* The folio pool: slots handed out in order, freed folios reused
-	 * from free_list, so iteration (slot order) is deterministic. */
-	struct folio *folios[FOLIOS_MAX];
+	 * from free_list, so iteration (slot order) is deterministic.  Slot
+	 * i is folio_chunks[i / FOLIO_CHUNK_SLOTS][i % FOLIO_CHUNK_SLOTS]
+	 * (mm_pool_folio); a chunk comes from the arena when the pool first
+	 * reaches it.  A flat table of FOLIOS_MAX pointers was 64 KiB for
+	 * the arena to zero after every schedule, most runs using a dozen. */
+	struct folio **folio_chunks[FOLIOS_MAX / FOLIO_CHUNK_SLOTS];
 	uint32_t folios_used;		/* slots ever handed out */
 	uint32_t folios_live;
 	struct folio *free_list;
@@ -133,6 +137,15 @@ struct mm_world {
 };
 
 extern struct mm_world *mm_world;
+
+/* The folio in pool slot `slot` (below folios_used). */
+static inline struct folio *mm_pool_folio(const struct mm_world *w,
+					  uint32_t slot)
+{
+	SIM_ASSERT(slot < w->folios_used);
+	return w->folio_chunks[slot / FOLIO_CHUNK_SLOTS]
+			      [slot % FOLIO_CHUNK_SLOTS];
+}
 
 static inline const struct kernel_knobs *kernel_knobs(void)
 {
@@ -233,6 +246,14 @@ void mm_folio_expected_refs(const struct folio *folio,
 			    struct folio_refs_expected *out);
 /* Call fn for every allocated folio, in pool order. */
 void mm_for_each_folio(void (*fn)(struct folio *folio, void *arg), void *arg);
+/* The same with what mm_folio_expected_refs counts for each folio, counted
+ * for all of them in one walk of the page tables and the tasks' lists (a
+ * walk per folio was a quarter of a campaign's time).  Takes scratch from
+ * the arena: call it only once the run is over. */
+void mm_for_each_folio_expected(
+	void (*fn)(struct folio *folio, const struct folio_refs_expected *x,
+		   void *arg),
+	void *arg);
 void mm_folio_check(const struct folio *folio);
 
 /* --------------------------------------------------------- page tables */

@@ -121,19 +121,29 @@ struct folio *folio_alloc_at(unsigned int order, const char *where)
 
 	SIM_ASSERT(order == 0 || order == HPAGE_PMD_ORDER);
 	sim_cost(COST_PAGE_ALLOC_NS);
+	uint32_t slot;
+
 	if (f) {
 		SIM_ASSERT(f->freed);
 		w->free_list = f->free_next;
+		slot = f->pool_slot;
 	} else {
 		if (w->folios_used >= FOLIOS_MAX)
 			return NULL;
 		f = arena_new(sim_arena(), struct folio);
-		w->folios[w->folios_used++] = f;
+		slot = w->folios_used++;
+		struct folio ***chunk = &w->folio_chunks[slot / FOLIO_CHUNK_SLOTS];
+		if (!*chunk)
+			*chunk = arena_array(sim_arena(), struct folio *,
+					     FOLIO_CHUNK_SLOTS);
+		(*chunk)[slot % FOLIO_CHUNK_SLOTS] = f;
 	}
+	SIM_ASSERT(mm_pool_folio(w, slot) == f);
 	/* Waiting on a folio needs a reference, so a free folio has no
 	 * waiters left to lose. */
 	SIM_ASSERT(f->lock.wq.count == 0);
 	memset(f, 0, sizeof(*f));
+	f->pool_slot = slot;
 	f->id = mm_obj_id();
 	f->order = (uint8_t)order;
 	folio_lock_init(f);
@@ -328,7 +338,7 @@ static bool in_page_cache(const struct folio *f)
 
 	if (!m || f->index >= FILE_PAGES_MAX)
 		return false;
-	return m->i_pages[f->index].folio == f;
+	return xa_slot_load(m, f->index)->folio == f;
 }
 
 void mm_folio_expected_refs(const struct folio *folio,
@@ -382,9 +392,89 @@ void mm_for_each_folio(void (*fn)(struct folio *folio, void *arg), void *arg)
 
 	SIM_ASSERT(fn != NULL);
 	SIM_ASSERT(w->folios_used <= FOLIOS_MAX);
-	for (uint32_t i = 0; i < w->folios_used; i++)
-		if (!w->folios[i]->freed)
-			fn(w->folios[i], arg);
+	for (uint32_t i = 0; i < w->folios_used; i++) {
+		struct folio *f = mm_pool_folio(w, i);
+		if (!f->freed)
+			fn(f, arg);
+	}
+}
+
+/* The pool slot of a folio that a PTE, PMD or task list points at, or
+ * UINT32_MAX for none or one not in the pool (the swap cache's interim
+ * folios). */
+static uint32_t pool_slot_of(const struct mm_world *w, const struct folio *f)
+{
+	if (f && f->pool_slot < w->folios_used &&
+	    mm_pool_folio(w, f->pool_slot) == f)
+		return f->pool_slot;
+	return UINT32_MAX;
+}
+
+void mm_for_each_folio_expected(
+	void (*fn)(struct folio *folio, const struct folio_refs_expected *x,
+		   void *arg),
+	void *arg)
+{
+	const struct mm_world *w = mm_world;
+	const struct mm_struct *mm = w->mm;
+	uint32_t n = w->folios_used;
+
+	SIM_ASSERT(fn != NULL);
+	SIM_ASSERT(n <= FOLIOS_MAX);
+	if (n == 0)
+		return;
+	/* Scratch for the counts, from the arena: zeroed, and given back
+	 * with the world. */
+	struct folio_refs_expected *x =
+		arena_alloc(sim_arena(), (size_t)n * sizeof(*x));
+	/* The walks of mm_folio_expected_refs, once for every folio. */
+	for (uint32_t p = 0; mm && p < PMDS_MAX; p++) {
+		const pmd_t *pmd = &mm->pmd[p];
+		uint32_t slot;
+		if (pmd->kind == PMD_HUGE &&
+		    (slot = pool_slot_of(w, pmd->folio)) != UINT32_MAX)
+			x[slot].pmd_maps++;
+		if (pmd->kind != PMD_TABLE)
+			continue;
+		for (uint32_t i = 0; i < PTRS_PER_PTE; i++) {
+			const pte_t *pte = &pmd->table->ptes[i];
+			if ((pte->kind == PTE_PRESENT ||
+			     pte->kind == PTE_DEVICE_PRIVATE) &&
+			    (slot = pool_slot_of(w, pte->folio)) != UINT32_MAX)
+				x[slot].pte_maps++;
+		}
+	}
+	for (uint32_t t = 0; t < sim->tasks_count; t++) {
+		const struct task *task = &sim->tasks[t];
+		if (!task->priv || task->state == TASK_EXITED)
+			continue;
+		const struct task_mm *tm = task_mm(task);
+		for (uint32_t i = 0; i < tm->folio_refs_count; i++) {
+			uint32_t slot = pool_slot_of(w, tm->folio_refs[i]);
+			if (slot != UINT32_MAX)
+				x[slot].task_refs++;
+		}
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct folio *f = mm_pool_folio(w, i);
+		if (f->freed)
+			continue;
+		int32_t nr = (int32_t)folio_nr_pages(f);
+		struct folio_refs_expected *e = &x[i];
+		if (in_page_cache(f))
+			e->page_cache = nr;
+		if (folio_test(f, PG_swapcache))
+			e->swap_cache = nr;
+		e->mapcount = e->pte_maps + e->pmd_maps;
+		e->refcount = e->page_cache + e->swap_cache + e->mapcount +
+			      e->task_refs;
+		if (SIM_EXPENSIVE) {
+			struct folio_refs_expected one;
+			mm_folio_expected_refs(f, &one);
+			SIM_ASSERT(memcmp(&one, e, sizeof(one)) == 0);
+		}
+		fn(f, e, arg);
+	}
 }
 
 void mm_folio_check(const struct folio *f)

@@ -51,8 +51,8 @@ void add_to_swap_cache(struct folio *folio, swp_entry_t entry)
 	folio->swap = entry;
 	sim_cost(COST_XA_NS);
 	spin_lock(&space->i_pages_lock);
-	SIM_ASSERT(space->i_pages[offset].folio == NULL);
-	space->i_pages[offset].folio = folio;
+	SIM_ASSERT(xa_slot_load(space, offset)->folio == NULL);
+	xa_slot_store(space, offset)->folio = folio;
 	space->nrpages += (uint32_t)nr;
 	sim_yield(TRACE_SWAP_CACHE, offset);
 	spin_unlock(&space->i_pages_lock);
@@ -68,9 +68,9 @@ void __delete_from_swap_cache(struct folio *folio, swp_entry_t entry)
 	SIM_ASSERT(folio_test(folio, PG_swapcache));
 	SIM_ASSERT(!folio_test(folio, PG_writeback));
 	SIM_ASSERT(folio->swap.val == entry.val);
-	SIM_ASSERT(space->i_pages[offset].folio == folio);
+	SIM_ASSERT(xa_slot_load(space, offset)->folio == folio);
 	SIM_ASSERT(space->nrpages >= folio_nr_pages(folio));
-	space->i_pages[offset].folio = NULL;
+	xa_slot_store(space, offset)->folio = NULL;
 	space->nrpages -= folio_nr_pages(folio);
 	folio_clear(folio, PG_swapcache);
 	folio->swap.val = 0;
@@ -118,7 +118,7 @@ struct folio *swap_cache_get_folio(swp_entry_t entry)
 		SIM_ASSERT(tries < SWAP_RACE_RETRIES_MAX);
 		rcu_read_lock();
 		sim_cost(COST_XA_NS);
-		struct folio *folio = space->i_pages[offset].folio;
+		struct folio *folio = xa_slot_load(space, offset)->folio;
 		/* Between the load and the reference, the folio may leave
 		 * the cache and be freed. */
 		sim_yield(TRACE_SWAP_CACHE, offset);
@@ -132,7 +132,7 @@ struct folio *swap_cache_get_folio(swp_entry_t entry)
 			rcu_read_unlock();
 			continue;
 		}
-		if (space->i_pages[offset].folio != folio) {
+		if (xa_slot_load(space, offset)->folio != folio) {
 			SIM_MARK("swap_cache_get_folio: slot changed under lookup");
 			folio_put(folio);
 			rcu_read_unlock();
@@ -213,10 +213,10 @@ void swap_cache_build(struct folio *folio, swp_entry_t entry)
 	uint32_t offset = swp_offset(entry);
 
 	SIM_ASSERT(sim == NULL || !sim->in_run);
-	SIM_ASSERT(space->i_pages[offset].folio == NULL);
+	SIM_ASSERT(xa_slot_load(space, offset)->folio == NULL);
 	SIM_ASSERT(folio_test(folio, PG_anon) && folio->refcount == 1);
 	si->swap_map[offset] |= SWAP_HAS_CACHE;
-	space->i_pages[offset].folio = folio;
+	xa_slot_store(space, offset)->folio = folio;
 	space->nrpages++;
 	folio_set(folio, PG_swapcache);
 	folio->swap = entry;

@@ -214,7 +214,7 @@ void swapcache_clear(struct swap_info_struct *si, swp_entry_t entry)
 	SIM_ASSERT(si == swp_swap_info(entry));
 	/* Only the holder of the bit clears it, and never with a folio in
 	 * the cache (invariant 4). */
-	SIM_ASSERT(si->swapper_space->i_pages[offset].folio == NULL);
+	SIM_ASSERT(xa_slot_load(si->swapper_space, offset)->folio == NULL);
 	spin_lock(&si->lock);
 	swap_entry_put_locked(si, offset, SWAP_HAS_CACHE);
 	spin_unlock(&si->lock);
@@ -328,7 +328,7 @@ void swap_check_invariants(const struct swap_info_struct *si)
 		uint8_t v = si->swap_map[o];
 		SIM_ASSERT((v & ~SWAP_HAS_CACHE) <= SWAP_MAP_MAX);	/* 2 */
 		inuse += v != 0;
-		const struct folio *f = si->swapper_space->i_pages[o].folio;
+		const struct folio *f = xa_slot_load(si->swapper_space, o)->folio;
 		if (!f)
 			continue;
 		SIM_ASSERT(v & SWAP_HAS_CACHE);				/* 4 */

@@ -284,7 +284,7 @@ long do_punch_hole(struct file *file, pgoff_t start, pgoff_t pages)
 	truncate_inode_pages_range(mapping, start, end);
 	/* The filesystem frees the blocks: the hole reads as zeroes. */
 	for (pgoff_t i = start; i < end; i++)
-		inode->disk_data[i] = 0;
+		inode_disk_store(inode, i, 0);
 	up_write(&mapping->invalidate_lock);
 	up_write(&inode->i_rwsem);
 	return 0;
@@ -310,7 +310,7 @@ long do_truncate(struct file *file, uint64_t size_bytes)
 		/* The filesystem frees the blocks: what is past EOF reads
 		 * back as zeroes if the file grows again. */
 		for (pgoff_t i = new_pages; i < old_pages; i++)
-			inode->disk_data[i] = 0;
+			inode_disk_store(inode, i, 0);
 	}
 	up_write(&mapping->invalidate_lock);
 	up_write(&inode->i_rwsem);

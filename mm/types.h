@@ -47,6 +47,10 @@ typedef uint64_t pgoff_t;
 #define FILES_MAX 8
 /* Folios that can exist in one run: page cache + anon + swap-in copies. */
 #define FOLIOS_MAX 8192
+/* Slots per chunk of the folio pool's table (struct mm_world): a run's
+ * folios mostly fit the first. */
+#define FOLIO_CHUNK_SLOTS 256
+static_assert(FOLIOS_MAX % FOLIO_CHUNK_SLOTS == 0, "whole chunks");
 /* Swap slots on the one swap device. */
 #define SWAP_SLOTS_MAX 4096
 /* Remembered changes of one folio's refcount or mapcount, for leak
@@ -136,6 +140,8 @@ struct folio {
 	uint64_t data;			/* content version */
 	bool freed;			/* back on the free list */
 	struct folio *free_next;	/* the pool's free list */
+	uint32_t pool_slot;		/* its index in mm_world.folios[],
+					 * fixed for the run */
 	uint64_t lru_seq;		/* LRU position while PG_lru: smaller
 					 * is older (mm/vmscan.c) */
 	uint32_t ref_log_next;
@@ -260,10 +266,23 @@ struct xa_slot {
 	bool value;
 };
 
+/* Page cache slots per chunk of an address_space's table (4 KiB), and
+ * pages per chunk of an inode's disk contents (4 KiB). */
+#define DISK_CHUNK_PAGES 512
+static_assert(FILE_PAGES_MAX % DISK_CHUNK_PAGES == 0, "whole chunks");
+#define XA_CHUNK_SLOTS 256
+static_assert(FILE_PAGES_MAX % XA_CHUNK_SLOTS == 0, "whole chunks");
+
 struct address_space {
 	uint32_t id;
 	struct inode *host;
-	struct xa_slot i_pages[FILE_PAGES_MAX];
+	/* i_pages: FILE_PAGES_MAX slots, read with xa_slot_load and written
+	 * through xa_slot_store.  A chunk of XA_CHUNK_SLOTS comes from the
+	 * arena when a slot in it is first stored; until then its slots read
+	 * as empty.  A flat table was 64 KiB per file (and per swap device)
+	 * for the arena to zero after every schedule, for the few pages a
+	 * scenario caches. */
+	struct xa_slot *i_pages[FILE_PAGES_MAX / XA_CHUNK_SLOTS];
 	spinlock_t i_pages_lock;		/* xa_lock */
 	struct rw_semaphore i_mmap_rwsem;
 	struct rw_semaphore invalidate_lock;
@@ -273,6 +292,31 @@ struct address_space {
 	struct block_device *bdev;		/* files[].device, or NULL: a
 						 * fixed read_latency */
 };
+
+/* Every slot of a chunk not yet taken: empty, and never written. */
+extern const struct xa_slot xa_slot_none;
+
+/* Slot `index` of m's page cache, to read. */
+static inline const struct xa_slot *xa_slot_load(const struct address_space *m,
+						 uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	const struct xa_slot *chunk = m->i_pages[index / XA_CHUNK_SLOTS];
+	return chunk ? &chunk[index % XA_CHUNK_SLOTS] : &xa_slot_none;
+}
+
+/* Slot `index` of m's page cache, to write: its chunk is taken from the
+ * arena if this is the first store in it. */
+static inline struct xa_slot *xa_slot_store(struct address_space *m,
+					    uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	struct xa_slot **chunk = &m->i_pages[index / XA_CHUNK_SLOTS];
+	if (!*chunk)
+		*chunk = arena_array(sim_arena(), struct xa_slot,
+				     XA_CHUNK_SLOTS);
+	return &(*chunk)[index % XA_CHUNK_SLOTS];
+}
 
 struct inode {
 	uint32_t id;
@@ -288,9 +332,34 @@ struct inode {
 	uint64_t read_latency_ns;
 	/* The content version (folio->data) each page has on the backing
 	 * store: what a read brings in and writeback stores, so a lost write
-	 * shows as a mismatch.  FILE_PAGES_MAX entries in the arena. */
-	uint64_t *disk_data;
+	 * shows as a mismatch.  FILE_PAGES_MAX entries, read with
+	 * inode_disk_load and written with inode_disk_store, in chunks of
+	 * DISK_CHUNK_PAGES taken from the arena on the first nonzero store
+	 * (a page never written reads 0); a flat table was 32 KiB per file
+	 * for the arena to zero after every schedule. */
+	uint64_t *disk_data[FILE_PAGES_MAX / DISK_CHUNK_PAGES];
 };
+
+static inline uint64_t inode_disk_load(const struct inode *inode,
+				       uint64_t index)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	const uint64_t *chunk = inode->disk_data[index / DISK_CHUNK_PAGES];
+	return chunk ? chunk[index % DISK_CHUNK_PAGES] : 0;
+}
+
+static inline void inode_disk_store(struct inode *inode, uint64_t index,
+				    uint64_t data)
+{
+	SIM_ASSERT(index < FILE_PAGES_MAX);
+	uint64_t **chunk = &inode->disk_data[index / DISK_CHUNK_PAGES];
+	if (!*chunk) {
+		if (data == 0)
+			return;		/* reads 0 already */
+		*chunk = arena_array(sim_arena(), uint64_t, DISK_CHUNK_PAGES);
+	}
+	(*chunk)[index % DISK_CHUNK_PAGES] = data;
+}
 
 /* The readahead window of an open file (struct file_ra_state): the last
  * window submitted and how much of its tail is the async part, whose

@@ -130,7 +130,7 @@ static uint32_t isolate_lru_folios(const struct scan_control *sc,
 	while (n < want) {
 		struct folio *oldest = NULL;
 		for (uint32_t i = 0; i < w->folios_used; i++) {
-			struct folio *f = w->folios[i];
+			struct folio *f = mm_pool_folio(w, i);
 			if (folio_matches(f, sc, lru_limit) &&
 			    (!oldest || f->lru_seq < oldest->lru_seq))
 				oldest = f;
@@ -251,7 +251,7 @@ static void check_lost_write(struct folio *folio)
 	if (folio_test(folio, PG_swapcache))
 		stored = swp_swap_info(folio->swap)->slot_data[swp_offset(folio->swap)];
 	else
-		stored = folio->mapping->host->disk_data[folio->index];
+		stored = inode_disk_load(folio->mapping->host, folio->index);
 	if (stored == folio->data)
 		return;
 	SIM_MARK("__remove_mapping: freeing a folio whose write was never stored");

@@ -157,7 +157,6 @@ static struct file *file_build(struct engine *e, const struct scenario_file *sf,
 	inode->no_map_pages = sf->no_map_pages;
 	inode->thp = sf->thp;
 	inode->read_latency_ns = sf->read_latency_ns;
-	inode->disk_data = arena_array(&e->arena, uint64_t, FILE_PAGES_MAX);
 	init_rwsem(&inode->i_rwsem, LC_I_RWSEM, inode->id);
 	m->id = inode->id;
 	m->host = inode;
@@ -201,8 +200,8 @@ static void page_cache_build(struct address_space *m, pgoff_t index,
 	folio->data = ++mm_world->data_versions;
 	folio_ref_add(folio, (int)nr);
 	for (uint32_t i = 0; i < nr; i++) {
-		m->i_pages[index + i].folio = folio;
-		m->host->disk_data[index + i] = folio->data;
+		xa_slot_store(m, index + i)->folio = folio;
+		inode_disk_store(m->host, index + i, folio->data);
 	}
 	m->nrpages += nr;
 	folio_add_lru(folio);
@@ -279,7 +278,7 @@ static uint64_t populate_build(struct vm_area_struct *vma, uint64_t addr,
 	}
 	struct address_space *m = vma->vm_file->f_mapping;
 	pgoff_t idx = vma->vm_pgoff + (addr - vma->vm_start);
-	struct folio *folio = m->i_pages[idx].folio;
+	struct folio *folio = xa_slot_load(m, idx)->folio;
 	SIM_ASSERT(folio != NULL);	/* the loader checked it is cached */
 	pmd_t *pmd = pmd_of(mm, addr);
 	if (folio->order == HPAGE_PMD_ORDER && (vma->vm_flags & VM_HUGEPAGE) &&

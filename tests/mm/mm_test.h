@@ -215,7 +215,7 @@ static inline struct file *mt_file(uint32_t i)
 
 static inline struct folio *mt_cached(uint32_t file, pgoff_t index)
 {
-	return mt_file(file)->f_mapping->i_pages[index].folio;
+	return xa_slot_load(mt_file(file)->f_mapping, index)->folio;
 }
 
 /* The PTE at a page number, or a none PTE when no table maps it. */
@@ -243,7 +243,7 @@ static inline uint32_t mt_swap_count(uint32_t offset)
 static inline struct folio *mt_swap_cached(uint32_t offset)
 {
 	cr_assert_not_null(swap_device());
-	return swap_device()->swapper_space->i_pages[offset].folio;
+	return xa_slot_load(swap_device()->swapper_space, offset)->folio;
 }
 
 struct mt_refs {

@@ -45,7 +45,7 @@ Test(readahead, a_window_is_one_request_to_the_disk)
 			cr_assert_eq(f != NULL, i < 32);
 			if (f)
 				cr_assert(folio_test(f, PG_uptodate) &&
-					  f->data == mt_file(0)->f_inode->disk_data[i]);
+					  f->data == inode_disk_load(mt_file(0)->f_inode, i));
 		}
 		cr_assert_eq(mt_check_refs().mismatched, 0, "%s", mt_check_refs().first);
 		engine_end(e);

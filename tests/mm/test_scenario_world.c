@@ -179,7 +179,7 @@ Test(scenario_world, builds_swapped_pages_and_reads_the_new_operations)
 	cr_assert_eq(mt_pte(6).kind, PTE_DEVICE_PRIVATE);
 	cr_assert(folio_test(mt_pte(6).folio, PG_device));
 	cr_assert_eq(mt_file(0)->f_mapping->bdev, bdev_lookup("d"));
-	cr_assert_eq(mt_file(0)->f_inode->disk_data[5], mt_cached(0, 5)->data);
+	cr_assert_eq(inode_disk_load(mt_file(0)->f_inode, 5), mt_cached(0, 5)->data);
 	cr_assert_eq(mt_check_refs().mismatched, 0, "%s", mt_check_refs().first);
 	swap_check_invariants(si);
 	engine_end(e);

@@ -278,7 +278,7 @@ static void build_lookup_race(struct engine *e, void *arg)
 	victim->swap = swp_entry(1);
 	si->swap_map[1] = SWAP_HAS_CACHE;
 	si->inuse_pages = 1;
-	si->swapper_space->i_pages[1].folio = victim;
+	xa_slot_store(si->swapper_space, 1)->folio = victim;
 	si->swapper_space->nrpages = 1;
 	looked_up = NULL;
 	victim_was_freed_when_returned = false;

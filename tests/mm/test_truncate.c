@@ -71,7 +71,7 @@ Test(truncate, unmaps_and_removes_everything_past_eof)
 		cr_assert(pte_none(mt_pte(i)));
 		cr_assert(pte_none(mt_pte(512 + i)), "COW copy %llu zapped",
 			  (unsigned long long)i);
-		cr_assert_eq(mt_file(0)->f_inode->disk_data[i], 0);
+		cr_assert_eq(inode_disk_load(mt_file(0)->f_inode, i), 0);
 	}
 	for (pgoff_t i = 0; i < 16; i++)
 		cr_assert(pte_present(mt_pte(i)) && mt_pte(i).folio == mt_cached(0, i));

@@ -195,7 +195,7 @@ Test(vmscan, clean_file_folio_is_unmapped_freed_and_read_again)
 	cr_assert_eq(r->kind, FAULT_KIND_FILE_MAJOR);
 	struct folio *now = mt_cached(0, 2);
 	cr_assert_not_null(now);
-	cr_assert_eq(now->data, mt_file(0)->f_inode->disk_data[2]);
+	cr_assert_eq(now->data, inode_disk_load(mt_file(0)->f_inode, 2));
 	cr_assert(pte_present(mt_pte(2)) && mt_pte(2).folio == now);
 	expect_refs_consistent();
 	cr_assert_eq(e->findings_count, 0);
@@ -261,7 +261,7 @@ Test(vmscan, dirty_file_folio_is_written_by_kswapd_not_by_direct_reclaim)
 	struct folio *f = mt_cached(0, 1);
 	cr_assert_not_null(f, "direct reclaim leaves it in the cache");
 	cr_assert(folio_test(f, PG_dirty));
-	cr_assert_neq(f->data, mt_file(0)->f_inode->disk_data[1]);
+	cr_assert_neq(f->data, inode_disk_load(mt_file(0)->f_inode, 1));
 	cr_assert_eq(sim_mark_hits("shrink_folio: direct reclaim leaves dirty file folios"), 1);
 	cr_assert_eq(vm_events(PGSTEAL), 0);
 	engine_end(e);
@@ -277,7 +277,7 @@ Test(vmscan, dirty_file_folio_is_written_by_kswapd_not_by_direct_reclaim)
 	 * (second pass): the disk has the stored contents. */
 	cr_assert_eq(vm_events(PGSTEAL), 1);
 	cr_assert_null(mt_cached(0, 1));
-	cr_assert_neq(mt_file(0)->f_inode->disk_data[1], 0);
+	cr_assert_neq(inode_disk_load(mt_file(0)->f_inode, 1), 0);
 	expect_refs_consistent();
 	cr_assert_eq(e->findings_count, 0);
 	engine_end(e);
@@ -358,7 +358,7 @@ static uint32_t lost_runs(const char *order, uint32_t seeds)
 		} else if (mt_cached(0, 0) == NULL) {
 			/* Freed legitimately: the disk has G's write, or G
 			 * wrote into a folio faulted in again afterwards. */
-			cr_assert(mt_file(0)->f_inode->disk_data[0] != 0);
+			cr_assert(inode_disk_load(mt_file(0)->f_inode, 0) != 0);
 		}
 		expect_refs_consistent();
 		engine_end(e);
