@@ -151,6 +151,18 @@
  * be split so its results are seen. */
 #define RUNNER_SCHEDULES_MAX 100000000ull
 
+/* Replays one `simrun shrink` makes by default (analysis/shrink.c): its
+ * delta debugging tries O(n log n) candidates for a log of n decisions in
+ * the usual case and O(n^2) at worst; a deadlock found in a few hundred
+ * decisions shrinks well within 2000, at a few hundred microseconds each.
+ * --max-replays changes it, up to SHRINK_REPLAYS_LIMIT. */
+#define SHRINK_REPLAYS_MAX 2000u
+#define SHRINK_REPLAYS_LIMIT 1000000u
+/* Decisions of a run shrink accepts: it keeps a few words per decision of
+ * the best run and of each candidate; a run of more than 2^20 decisions is
+ * far past what a person reads, and is a livelock's, not a schedule's. */
+#define SHRINK_DECISIONS_MAX (1u << 20)
+
 /* Checkers in the analysis layer's registry (analysis/checkers.c): six
  * today (deadlock, lock order, hung task, livelock, invariants, metrics),
  * with leak and stale-PTE checks to come; 16 leaves room without making
@@ -209,6 +221,7 @@ static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 5 + RUNNER_KINDS_MAX + 2 * 15 + 18 + 1
 	      "compare's table has a row for everything it can show");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
+static_assert(SHRINK_REPLAYS_MAX <= SHRINK_REPLAYS_LIMIT, "the default replay budget is within the limit");
 static_assert(CHECKERS_MAX >= 8, "the registry holds today's checkers and the ones to come");
 static_assert(WHERE_NAME_MAX >= 32, "kernel function names fit");
 
