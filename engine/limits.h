@@ -136,7 +136,7 @@
  * ten times the scenarios a project ships, with room for a user's own. */
 #define CLI_CHECK_FILES_MAX 1024
 /* Rows of `simrun compare`'s table: a header, the campaign, schedules,
- * five outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
+ * six outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
  * each of the 15 time histograms of the metrics, the 18 counters, and the
  * first finding. */
 #define CLI_COMPARE_ROWS_MAX 112
@@ -217,7 +217,7 @@ static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
 	      "a batch holds a long run's decision log");
 static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
 	      "one run's findings fit a campaign's summary");
-static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 5 + RUNNER_KINDS_MAX + 2 * 15 + 18 + 1,
+static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 6 + RUNNER_KINDS_MAX + 2 * 15 + 18 + 1,
 	      "compare's table has a row for everything it can show");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
