@@ -161,6 +161,12 @@ static void print_summary(const char *path, const struct runner_params *p,
 		printf("verify: %" PRIu64 " run%s with a finding executed twice, the "
 		       "same trace hash each time\n",
 		       res->verified, res->verified == 1 ? "" : "s");
+	if (res->rc == RUNNER_ERR_VERIFY)
+		printf("verify: stopped at schedule %" PRIu64 ", which did not repeat "
+		       "itself (trace %016" PRIx64 ", then %016" PRIx64 "); its "
+		       "findings are not counted or recorded\n",
+		       res->verify_idx, res->verify_hash_first,
+		       res->verify_hash_second);
 	if (res->stopped_on_first)
 		printf("stopped after the first run with a finding (schedule %"
 		       PRIu64 "), as --stop-on-first asks\n",
