@@ -1,7 +1,8 @@
 /*
  * runner.c: the loop over a campaign's schedules (see runner.h): engine and
  * strategy set-up, PCT's calibration, one campaign_run_schedule per
- * schedule, grouping of findings, and the store calls that record it all.
+ * schedule, --verify's second execution of each problem run, grouping of
+ * findings, and the store calls that record it all.
  * Not the printing of results, and nothing here reads a clock.
  */
 #include <errno.h>
