@@ -205,7 +205,7 @@ static void hung_run_end(struct checkers *c, void *p, struct engine *e,
 {
 	struct hung_state *st = p;
 
-	if (o == RUN_ASSERT || o == RUN_DIVERGED)
+	if (o == RUN_ASSERT || o == RUN_STACK_OVERFLOW || o == RUN_DIVERGED)
 		return;
 	scan(st, c, e->virtual_ns);
 }

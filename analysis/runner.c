@@ -1,7 +1,8 @@
 /*
  * runner.c: the loop over a campaign's schedules (see runner.h): engine and
  * strategy set-up, PCT's calibration, one campaign_run_schedule per
- * schedule, grouping of findings, and the store calls that record it all.
+ * schedule, --verify's second execution of each problem run, grouping of
+ * findings, and the store calls that record it all.
  * Not the printing of results, and nothing here reads a clock.
  */
 #include <errno.h>
@@ -227,9 +228,21 @@ static void collect_campaign(struct runner_result *out,
 		out->lock_order[i] = *checkers_lock_order(ck, i);
 }
 
+/* --verify's second execution; see the end of this file. */
+struct verifier {
+	struct engine *e;
+	struct checkers *ck;
+};
+static enum runner_rc verify_run(const struct runner_params *p,
+				 struct verifier *v, struct engine *e,
+				 const struct run_result *r,
+				 struct runner_result *out);
+static void verifier_destroy(struct verifier *v);
+
 enum runner_rc runner_run(const struct runner_params *p,
 			  struct runner_result *out)
 {
+	struct verifier verifier = { NULL, NULL };
 	struct strategy_params sp = p->strategy;
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
@@ -307,6 +320,11 @@ enum runner_rc runner_run(const struct runner_params *p,
 			fprintf(p->trace_out, "# schedule %" PRIu64 "\n", i);
 		more = campaign_run_schedule(e, p->sc, s, ck, p->base_seed, i,
 					     &r);
+		if (p->verify && runner_is_problem(r.outcome, e->findings_count)) {
+			rc = verify_run(p, &verifier, e, &r, out);
+			if (rc != RUNNER_OK)
+				break;
+		}
 		count_run(out, &r, e);
 		if (p->store) {
 			struct store_run sr;
@@ -375,6 +393,7 @@ enum runner_rc runner_run(const struct runner_params *p,
 
 done:
 	out->rc = rc;
+	verifier_destroy(&verifier);
 	/* The checkers detach from the engine as they go: first. */
 	checkers_destroy(ck);
 	if (e) {
@@ -571,4 +590,93 @@ done:
 	}
 	strategy_destroy(s);
 	return out->rc;
+}
+
+/*
+ * --verify.  The run the engine e holds is executed again on a second
+ * engine (made on first use, kept for the campaign) with its own checkers,
+ * following e's decision log exactly, with the same run seed; the trace
+ * hashes must be equal.  The second engine, not e, because e still holds
+ * the run to record (findings, log); its own checkers, because a checker
+ * that ended a run early (a failed assertion in a hook) would end the
+ * second one at the same step only if it is there.  Returns RUNNER_OK, or
+ * RUNNER_ERR_VERIFY with both hashes in out (and ERR_NOMEM / ERR_PARAMS
+ * when the second engine cannot be made).
+ */
+static enum runner_rc verify_run(const struct runner_params *p,
+				 struct verifier *v, struct engine *e,
+				 const struct run_result *r,
+				 struct runner_result *out)
+{
+	size_t len, pos = 0;
+	const uint8_t *log = engine_decisions(e, &len);
+	uint64_t entries = 0;
+	uint8_t kind;
+	uint32_t id;
+	struct run_result again;
+
+	SIM_ASSERT(p->verify);
+	SIM_ASSERT(sim == e);
+	if (!v->e) {
+		v->e = campaign_engine(p->sc, NULL);
+		v->ck = v->e ? checkers_create(&(struct checker_settings){
+				       .hung_task_timeout_ns =
+					       p->sc->checks.hung_task_timeout_ns,
+				       .fault_retries_max =
+					       p->sc->checks.fault_retries_max })
+			     : NULL;
+		if (!v->ck) {
+			snprintf(out->err, sizeof(out->err),
+				 "--verify: cannot create a second engine: %s "
+				 "(check `ulimit -v`)",
+				 strerror(errno));
+			return RUNNER_ERR_NOMEM;
+		}
+		if (p->verify_perturb) {
+			bool ok = engine_subscribe(
+				v->e, &(struct engine_hooks){
+					      .ctx = v,
+					      .run_begin = p->verify_perturb });
+			SIM_ASSERT(ok);
+		}
+	}
+	while (decision_decode(log, len, &pos, &kind, &id))
+		entries++;
+	struct strategy *rs = replay_strategy(log, len, entries, REPLAY_EXACT,
+					      out->err, sizeof(out->err));
+	if (!rs)
+		return RUNNER_ERR_PARAMS;
+	/* Schedule 0 of base seed r->seed is the run seed itself. */
+	campaign_run_schedule(v->e, p->sc, rs, v->ck, r->seed, 0, &again);
+	strategy_destroy(rs);
+	engine_end(v->e);
+	/* Back to the campaign's engine, which still holds its run. */
+	sim = e;
+	if (again.trace_hash == r->trace_hash) {
+		out->verified++;
+		return RUNNER_OK;
+	}
+	out->verify_idx = r->index;
+	out->verify_seed = r->seed;
+	out->verify_hash_first = r->trace_hash;
+	out->verify_hash_second = again.trace_hash;
+	snprintf(out->err, sizeof(out->err),
+		 "internal error: --verify: schedule %" PRIu64 " (run seed %" PRIu64
+		 ") did not repeat itself: trace %016" PRIx64 " (%s, %" PRIu64
+		 " steps) the first time, %016" PRIx64 " (%s, %" PRIu64
+		 " steps) replayed from its own decision log.  This is a simrun "
+		 "bug; the runs before it are recorded, this one is not",
+		 r->index, r->seed, r->trace_hash, run_outcome_name(r->outcome),
+		 r->steps, again.trace_hash, run_outcome_name(again.outcome),
+		 again.steps);
+	return RUNNER_ERR_VERIFY;
+}
+
+static void verifier_destroy(struct verifier *v)
+{
+	checkers_destroy(v->ck);
+	if (v->e)
+		engine_destroy(v->e);
+	v->ck = NULL;
+	v->e = NULL;
 }

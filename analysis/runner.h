@@ -69,6 +69,16 @@ struct runner_params {
 	bool (*after_run)(void *ctx, const struct run_result *r,
 			  const struct engine *e);
 	void *ctx;
+	/* --verify: execute every problem run a second time, from its own
+	 * decision log in exact replay (a second engine, fresh checkers),
+	 * before it is recorded, and compare the trace hashes.  A mismatch
+	 * stops the campaign with RUNNER_ERR_VERIFY. */
+	bool verify;
+	/* TESTS ONLY; NULL everywhere else (no command line sets it).
+	 * Subscribed as the run_begin hook of the verification engine, so a
+	 * test can make the second execution differ (nondeterminism on
+	 * purpose) and see the mismatch reported. */
+	void (*verify_perturb)(void *ctx, struct engine *e);
 };
 
 enum runner_rc {
@@ -77,6 +87,8 @@ enum runner_rc {
 	RUNNER_ERR_PARAMS,	/* the strategy refused its parameters */
 	RUNNER_ERR_NOMEM,	/* the engine's pools could not be mapped */
 	RUNNER_ERR_STORE,	/* the database refused a write; see err */
+	RUNNER_ERR_VERIFY,	/* --verify: a run did not repeat itself (a
+				 * simrun bug); see err and verify_* */
 };
 
 struct runner_result {
@@ -108,6 +120,15 @@ struct runner_result {
 
 	int64_t campaign_id;		/* 0 without a store */
 	enum store_status status;	/* as recorded */
+
+	/* --verify: problem runs executed twice with equal trace hashes,
+	 * and on RUNNER_ERR_VERIFY the run that differed (not recorded;
+	 * the runs before it are). */
+	uint64_t verified;
+	uint64_t verify_idx;
+	uint64_t verify_seed;
+	uint64_t verify_hash_first;
+	uint64_t verify_hash_second;
 
 	/* What the checkers measured over every run, and the circular lock
 	 * dependencies of the whole campaign in lockdep's words. */

@@ -205,6 +205,7 @@ int cmd_run(int argc, char **argv);
 void cmd_run_usage(FILE *f);
 int cmd_replay(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
+int cmd_shrink(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

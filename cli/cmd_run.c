@@ -22,6 +22,7 @@ static const struct opt_spec run_specs[] = {
 	{ "--no-db", NULL },
 	{ "--keep-decisions", NULL },
 	{ "--stop-on-first", NULL },
+	{ "--verify", NULL },
 	{ "--json", NULL },
 	{ "--trace", NULL },
 	{ "--list-variants", NULL },
@@ -34,7 +35,7 @@ void cmd_run_usage(FILE *f)
 	fputs("usage: simrun SCENARIO [--variant NAME] [--seed N] [--schedules N]\n"
 	      "              [--strategy timed|random|pct|dfs] [--pct-depth D] [--pct-steps K]\n"
 	      "              [--preemptions B|none] [--db PATH | --no-db] [--keep-decisions]\n"
-	      "              [--stop-on-first] [--json] [--trace]\n"
+	      "              [--stop-on-first] [--verify] [--json] [--trace]\n"
 	      "       simrun SCENARIO --list-variants\n"
 	      "\n"
 	      "Runs one campaign: schedules 0..N-1 of SCENARIO (a JSON file) from one base\n"
@@ -58,6 +59,11 @@ void cmd_run_usage(FILE *f)
 	      "  --keep-decisions   keep every run's decision log, not only those of runs\n"
 	      "                     with a finding, so that any run can be replayed\n"
 	      "  --stop-on-first    stop after the first run with a finding\n"
+	      "  --verify           execute every run with a finding twice (the second time\n"
+	      "                     from its own decision log) and compare the trace hashes\n"
+	      "                     before recording it; a difference is a simrun bug: both\n"
+	      "                     hashes, the seed and the schedule are printed, the runs\n"
+	      "                     before it stay recorded, and the exit status is 3\n"
 	      "  --json             print one JSON object on stdout\n"
 	      "  --trace            print every step of every run (stdout; stderr with --json)\n"
 	      "  --list-variants    print the scenario's variant names, one a line\n"
@@ -151,6 +157,16 @@ static void print_summary(const char *path, const struct runner_params *p,
 		       p->strategy.pct_depth ? p->strategy.pct_depth : 3,
 		       res->pct_steps);
 	print_search(p, res);
+	if (p->verify && res->rc != RUNNER_ERR_VERIFY)
+		printf("verify: %" PRIu64 " run%s with a finding executed twice, the "
+		       "same trace hash each time\n",
+		       res->verified, res->verified == 1 ? "" : "s");
+	if (res->rc == RUNNER_ERR_VERIFY)
+		printf("verify: stopped at schedule %" PRIu64 ", which did not repeat "
+		       "itself (trace %016" PRIx64 ", then %016" PRIx64 "); its "
+		       "findings are not counted or recorded\n",
+		       res->verify_idx, res->verify_hash_first,
+		       res->verify_hash_second);
 	if (res->stopped_on_first)
 		printf("stopped after the first run with a finding (schedule %"
 		       PRIu64 "), as --stop-on-first asks\n",
@@ -287,6 +303,8 @@ static cJSON *summary_json(const struct runner_params *p,
 	cJSON_AddItemToObject(o, "lock_order", cycles);
 	cJSON_AddItemToObject(o, "metrics", cli_metrics_json(&res->metrics));
 	cJSON_AddBoolToObject(o, "stopped_on_first", res->stopped_on_first);
+	if (p->verify)
+		cJSON_AddItemToObject(o, "verified", cli_json_u64(res->verified));
 	cJSON_AddStringToObject(o, "status", store_status_name(res->status));
 	if (db) {
 		cJSON_AddStringToObject(o, "database", db);
@@ -351,6 +369,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	campaign_opts_apply(&o, sc, &p);
+	p.verify = opt_has(run_specs, &v, "--verify");
 	if (o.pct_steps && p.strategy.kind != STRATEGY_PCT) {
 		cli_error(NULL, "--pct-steps applies to the pct strategy, and this campaign uses %s",
 			  strategy_kind_name(p.strategy.kind));

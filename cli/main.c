@@ -16,6 +16,7 @@ static const struct {
 	const char *what;
 } commands[] = {
 	{ "replay", cmd_replay, "re-execute a recorded run and check its trace hash" },
+	{ "shrink", cmd_shrink, "reduce a failing run's schedule, keeping its finding" },
 	{ "regress", cmd_regress, "replay every recorded finding: same, fixed, changed, diverged" },
 	{ "compare", cmd_compare, "run every variant of a scenario with the same seeds, side by side" },
 	{ "check", cmd_check, "verify scenarios' expected findings" },
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 	      "  simrun scenarios/default.json --seed 42\n"
 	      "  simrun scen.json --variant buggy --strategy pct --schedules 10000\n"
 	      "  simrun replay --db simrun.db --run 17\n"
+	      "  simrun shrink --db simrun.db --run 17\n"
 	      "  simrun regress --variant fixed --expect-fixed\n"
 	      "  simrun check scenarios/\n"
 	      "\n"
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs("usage: simrun SCENARIO [options]\n"
-		      "       simrun replay|regress|compare|check|validate [options]\n"
+		      "       simrun replay|shrink|regress|compare|check|validate [options]\n"
 		      "simrun --help says more.\n",
 		      stderr);
 		return EXIT_USAGE;
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 					return commands[i].fn(2, args);
 				}
 			}
-			cli_error(NULL, "no command %s (commands: replay, regress, compare, check, validate)",
+			cli_error(NULL, "no command %s (commands: replay, shrink, regress, compare, check, validate)",
 				  argv[2]);
 			return EXIT_USAGE;
 		}

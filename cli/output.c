@@ -188,7 +188,7 @@ bool cli_store_close(const char *command, struct store *s)
 
 int cli_campaign_exit(const struct runner_result *res)
 {
-	SIM_ASSERT(res->rc <= RUNNER_ERR_STORE);
+	SIM_ASSERT(res->rc <= RUNNER_ERR_VERIFY);
 	if (res->rc == RUNNER_STOPPED)
 		SIM_ASSERT(res->status == STORE_INTERRUPTED);
 	switch (res->rc) {
@@ -201,6 +201,7 @@ int cli_campaign_exit(const struct runner_result *res)
 	case RUNNER_ERR_STORE:
 		return EXIT_USAGE;
 	case RUNNER_ERR_NOMEM:
+	case RUNNER_ERR_VERIFY:
 		return EXIT_INTERNAL;
 	}
 	if (res->nondeterministic)

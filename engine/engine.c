@@ -21,6 +21,7 @@ static const char *const outcome_names[RUN_OUTCOMES_COUNT] = {
 	[RUN_BUDGET] = "budget",
 	[RUN_DIVERGED] = "diverged",
 	[RUN_ASSERT] = "model_assert",
+	[RUN_STACK_OVERFLOW] = "stack_overflow",
 };
 
 const char *run_outcome_name(enum run_outcome o)
@@ -76,7 +77,7 @@ struct engine *engine_create(const struct engine_params *p)
 	e->findings = calloc(FINDINGS_PER_RUN_MAX, sizeof(*e->findings));
 	if (!e->findings)
 		goto fail;
-	stack_guard_install(&e->stacks, task_describe_for_guard);
+	stack_guard_install(&e->stacks, task_describe_for_guard, task_guard_hit);
 	evq_reset(e);
 	return e;
 fail:
@@ -120,6 +121,8 @@ void engine_begin(struct engine *e, uint64_t run_seed)
 	e->step_cost_ns = 0;
 	e->asserted = false;
 	e->in_step = false;
+	e->overflow_task = CHOICE_NONE;
+	e->overflow_guard = false;
 }
 
 void engine_end(struct engine *e)
@@ -369,9 +372,72 @@ static enum run_outcome step_loop(struct engine *e, const struct chooser *ch)
 	}
 }
 
+/* What becomes of a step that ran off its task's stack: the step is
+ * abandoned (the task cannot go on), folded into the trace as a
+ * TRACE_OVERFLOW record in its place, and reported as a stack_overflow
+ * finding that names the task; the run ends.  The stack is reused by a later
+ * run as it is: its guard page is still PROT_NONE (a fault does not change
+ * that), stack_get rewrites the canary and sim_ctx_make a fresh first
+ * frame. */
+static enum run_outcome overflow_end(struct engine *e)
+{
+	struct task *t = &e->tasks[e->overflow_task];
+	char name[TASK_NAME_MAX], detail[256];
+	size_t i;
+
+	SIM_ASSERT(e->overflow_task < e->tasks_count);
+	SIM_ASSERT(t->stack != NULL);
+	if (e->overflow_guard)
+		asan_back_in_sched(e);
+	e->current = NULL;
+	/* Task names come from scenarios: keep the JSON detail well formed
+	 * whatever they hold. */
+	for (i = 0; t->name[i] && i + 1 < sizeof(name); i++)
+		name[i] = (t->name[i] == '"' || t->name[i] == '\\' ||
+			   (unsigned char)t->name[i] < 0x20)
+				  ? '_'
+				  : t->name[i];
+	name[i] = '\0';
+	struct trace_rec rec = {
+		.step = e->steps,
+		.time_ns = e->step_start_ns + e->step_cost_ns,
+		.task = t->id,
+		.cpu = (uint8_t)t->cpu,
+		.kind = TRACE_OVERFLOW,
+		.obj = e->overflow_guard,
+	};
+	e->steps++;
+	if (rec.time_ns > e->virtual_ns)
+		e->virtual_ns = rec.time_ns;
+	trace_fold(e, &rec);
+	if (__builtin_expect(e->params.trace_out != NULL, 0))
+		trace_text_step(e, &rec);
+	snprintf(detail, sizeof(detail),
+		 "{\"task\":\"%s\",\"task_id\":%u,\"stack_bytes\":%zu,"
+		 "\"caught_by\":\"%s\"}",
+		 name, t->id, t->stack->size,
+		 e->overflow_guard ? "guard_page" : "canary");
+	/* One signature per task name: the same task overflowing in many
+	 * schedules is one bug. */
+	struct finding *f = sim_report(
+		"stack_overflow",
+		sim_signature_mix(sim_signature("stack_overflow:"), t->name),
+		detail,
+		"stack overflow: task %s (id %u) ran off its %zu KiB stack at "
+		"step %llu (the %s caught it)",
+		t->name, t->id, t->stack->size >> 10,
+		(unsigned long long)rec.step,
+		e->overflow_guard ? "guard page below the stack"
+				  : "canary at the stack's bottom");
+	if (f)
+		f->task = t->id;
+	return RUN_STACK_OVERFLOW;
+}
+
 enum run_outcome engine_run(struct engine *e, const struct chooser *ch)
 {
 	enum run_outcome outcome;
+	int jumped;
 
 	SIM_ASSERT(!e->in_run);
 	SIM_ASSERT(ch != NULL && ch->pick != NULL);
@@ -382,8 +448,13 @@ enum run_outcome engine_run(struct engine *e, const struct chooser *ch)
 	e->in_run = true;
 	/* A SIM_ASSERT outside a task step (in an event handler or a hook)
 	 * lands here; one inside a task switches back to the loop. */
-	if (setjmp(e->run_jmp) == 0)
+	/* A stack overflow lands here too, from the SIGSEGV handler or the
+	 * canary check (task.c), with RUN_JMP_OVERFLOW. */
+	jumped = setjmp(e->run_jmp);
+	if (jumped == 0)
 		outcome = step_loop(e, ch);
+	else if (jumped == RUN_JMP_OVERFLOW)
+		outcome = overflow_end(e);
 	else
 		outcome = RUN_ASSERT;
 	e->in_run = false;

@@ -158,6 +158,7 @@ enum trace_kind {
 	TRACE_EXIT = 2,
 	TRACE_TIMER = 3,
 	TRACE_ASSERT = 4,
+	TRACE_OVERFLOW = 5,		/* the step a task ran off its stack */
 	TRACE_MODEL_FIRST = 16,
 };
 
@@ -181,6 +182,7 @@ enum run_outcome {
 	RUN_BUDGET,		/* the step or virtual-time budget ran out */
 	RUN_DIVERGED,		/* replay: the recorded choice is not enabled */
 	RUN_ASSERT,		/* a SIM_ASSERT in the model failed */
+	RUN_STACK_OVERFLOW,	/* a task ran off its stack (engine/stack.c) */
 	RUN_OUTCOMES_COUNT,
 };
 
@@ -257,6 +259,11 @@ struct engine {
 	uint32_t events_used;		/* events[] below this were handed out */
 	uint32_t findings_count;
 	uint32_t findings_dropped;
+	/* A task that ran off its stack: its id (CHOICE_NONE when none) and
+	 * whether its guard page caught it (else the canary did).  Set just
+	 * before the jump to run_jmp that ends the run. */
+	uint32_t overflow_task;
+	bool overflow_guard;
 	jmp_buf run_jmp;
 
 	/* Fixed at creation. */

@@ -8,9 +8,14 @@
 #include "engine/engine.h"
 #include "engine/limits.h"
 
+/* The value engine_run's setjmp returns when a task ran off its stack (a
+ * failed SIM_ASSERT jumps with 1). */
+#define RUN_JMP_OVERFLOW 2
+
 /* task.c */
 _Noreturn void task_exit_current(struct engine *e);
 _Noreturn void task_canary_clobbered(struct engine *e, struct task *t);
+void task_guard_hit(const void *addr);
 void task_make_runnable(struct engine *e, struct task *t, uint64_t now_ns);
 void task_free_all(struct engine *e);
 size_t task_describe_for_guard(char *buf, size_t len);

@@ -136,7 +136,7 @@
  * ten times the scenarios a project ships, with room for a user's own. */
 #define CLI_CHECK_FILES_MAX 1024
 /* Rows of `simrun compare`'s table: a header, the campaign, schedules,
- * five outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
+ * six outcomes, up to RUNNER_KINDS_MAX finding kinds, p50 and p99 of
  * each of the 15 time histograms of the metrics, the 18 counters, and the
  * first finding. */
 #define CLI_COMPARE_ROWS_MAX 112
@@ -150,6 +150,18 @@
  * schedule of a small scenario, 10^8 is hours; beyond that a campaign should
  * be split so its results are seen. */
 #define RUNNER_SCHEDULES_MAX 100000000ull
+
+/* Replays one `simrun shrink` makes by default (analysis/shrink.c): its
+ * delta debugging tries O(n log n) candidates for a log of n decisions in
+ * the usual case and O(n^2) at worst; a deadlock found in a few hundred
+ * decisions shrinks well within 2000, at a few hundred microseconds each.
+ * --max-replays changes it, up to SHRINK_REPLAYS_LIMIT. */
+#define SHRINK_REPLAYS_MAX 2000u
+#define SHRINK_REPLAYS_LIMIT 1000000u
+/* Decisions of a run shrink accepts: it keeps a few words per decision of
+ * the best run and of each candidate; a run of more than 2^20 decisions is
+ * far past what a person reads, and is a livelock's, not a schedule's. */
+#define SHRINK_DECISIONS_MAX (1u << 20)
 
 /* Checkers in the analysis layer's registry (analysis/checkers.c): six
  * today (deadlock, lock order, hung task, livelock, invariants, metrics),
@@ -205,10 +217,11 @@ static_assert(STORE_BATCH_BYTES >= 1024u * 1024u,
 	      "a batch holds a long run's decision log");
 static_assert(RUNNER_GROUPS_MAX >= FINDINGS_PER_RUN_MAX,
 	      "one run's findings fit a campaign's summary");
-static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 5 + RUNNER_KINDS_MAX + 2 * 15 + 18 + 1,
+static_assert(CLI_COMPARE_ROWS_MAX >= 3 + 6 + RUNNER_KINDS_MAX + 2 * 15 + 18 + 1,
 	      "compare's table has a row for everything it can show");
 static_assert(PCT_DEPTH_MAX >= 3, "the default PCT depth is within the limit");
 static_assert(DFS_DEPTH_MAX >= 1024, "DFS covers at least the runs of small scenarios");
+static_assert(SHRINK_REPLAYS_MAX <= SHRINK_REPLAYS_LIMIT, "the default replay budget is within the limit");
 static_assert(CHECKERS_MAX >= 8, "the registry holds today's checkers and the ones to come");
 static_assert(WHERE_NAME_MAX >= 32, "kernel function names fit");
 

@@ -2,8 +2,10 @@
  * stack.c: coroutine stacks from one mapping, each above a guard page.
  * Layout, low to high: [guard][stack 0][guard][stack 1]...  A task that runs
  * off the bottom of its stack touches its guard page; the SIGSEGV handler
- * below sees the address, prints which task and seed, and exits with status 3
- * (an internal error: the model needed more stack than simrun gives it).
+ * below hands the address to the engine, which ends that run with a
+ * stack_overflow finding (engine/task.c, task_guard_hit).  Any other fault
+ * is simrun's own bug: the handler prints it with the task, step and seed,
+ * and exits with status 3.  Not the engine's bookkeeping of runs.
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +37,7 @@
 
 static struct stack_pool *guarded_pool;
 static size_t (*guard_describe)(char *buf, size_t len);
+static void (*guard_recover)(const void *addr);
 static struct sigaction old_segv;
 static char alt_stack[64 * 1024];
 
@@ -131,30 +134,57 @@ static void write_all(const char *s, size_t n)
 	}
 }
 
+bool stack_guard_index(const struct stack_pool *p, const void *addr,
+		       uint32_t *index)
+{
+	uintptr_t a = (uintptr_t)addr, base = (uintptr_t)p->base;
+	size_t stride = GUARD_BYTES + TASK_STACK_BYTES;
+
+	if (!p->base || a < base || a >= base + p->map_bytes ||
+	    (a - base) % stride >= GUARD_BYTES)
+		return false;
+	*index = (uint32_t)((a - base) / stride);
+	return true;
+}
+
+static void write_hex(uintptr_t v)
+{
+	char buf[2 + 16];
+	int n = 0;
+
+	buf[n++] = '0';
+	buf[n++] = 'x';
+	for (int shift = 60; shift >= 0; shift -= 4)
+		buf[n++] = "0123456789abcdef"[(v >> shift) & 15];
+	write_all(buf, (size_t)n);
+}
+
 static void segv_handler(int sig, siginfo_t *info, void *uctx)
 {
 	struct stack_pool *p = guarded_pool;
-	uintptr_t addr = (uintptr_t)info->si_addr;
+	uint32_t index;
+	char buf[512];
+	size_t n = 0;
 
-	if (p && p->base) {
-		uintptr_t base = (uintptr_t)p->base;
-		size_t stride = GUARD_BYTES + TASK_STACK_BYTES;
-		if (addr >= base && addr < base + p->map_bytes &&
-		    (addr - base) % stride < GUARD_BYTES) {
-			char buf[512];
-			size_t n = 0;
-			static const char head[] =
-				"simrun: stack overflow: a task ran into the guard page below its stack ";
-			write_all(head, sizeof(head) - 1);
-			if (guard_describe)
-				n = guard_describe(buf, sizeof(buf));
-			write_all(buf, n);
-			write_all("\n", 1);
-			_exit(3);
-		}
+	if (guard_recover)
+		guard_recover(info->si_addr);	/* returns only when it cannot */
+	if (p && stack_guard_index(p, info->si_addr, &index)) {
+		static const char head[] =
+			"simrun: stack overflow outside a task step: the guard page below a task's stack was hit ";
+		write_all(head, sizeof(head) - 1);
+	} else {
+		static const char head[] =
+			"simrun: internal error: segmentation fault at ";
+		write_all(head, sizeof(head) - 1);
+		write_hex((uintptr_t)info->si_addr);
+		write_all(" ", 1);
 	}
-	/* Not ours: hand the fault to whoever had it before (the sanitizer's
-	 * reporter, or the default action). */
+	if (guard_describe)
+		n = guard_describe(buf, sizeof(buf));
+	write_all(buf, n);
+	write_all("\n", 1);
+	/* Hand the fault to whoever had it before (the sanitizer's reporter
+	 * says more); without one, exit as an internal error. */
 	if ((old_segv.sa_flags & SA_SIGINFO) && old_segv.sa_sigaction) {
 		old_segv.sa_sigaction(sig, info, uctx);
 		return;
@@ -164,15 +194,17 @@ static void segv_handler(int sig, siginfo_t *info, void *uctx)
 		old_segv.sa_handler(sig);
 		return;
 	}
-	signal(SIGSEGV, SIG_DFL);
+	_exit(3);
 }
 
 void stack_guard_install(struct stack_pool *p,
-			 size_t (*describe)(char *buf, size_t len))
+			 size_t (*describe)(char *buf, size_t len),
+			 void (*recover)(const void *addr))
 {
 	static bool installed;
 	guarded_pool = p;
 	guard_describe = describe;
+	guard_recover = recover;
 	if (installed)
 		return;
 	stack_t ss = { .ss_sp = alt_stack, .ss_size = sizeof(alt_stack) };

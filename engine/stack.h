@@ -1,7 +1,9 @@
 /*
  * stack.h: the pool of coroutine stacks, allocated once per process.  Each
  * stack sits above a PROT_NONE guard page and carries a canary in its lowest
- * word; an overflow that reaches the guard is reported with the run's seed.
+ * word; an overflow that reaches either ends the run with a stack_overflow
+ * finding (engine/task.c), and a fault anywhere else stops simrun with the
+ * run's seed.
  * Not an allocator for anything else.
  */
 #ifndef SIM_STACK_H
@@ -48,12 +50,23 @@ static inline bool stack_canary_ok(const struct stack *s)
 	return *(volatile const uint64_t *)s->lo == (STACK_CANARY ^ s->index);
 }
 
+/* True when addr lies in the guard page below one of p's stacks; *index is
+ * that stack's.  Arithmetic only: callable from a signal handler. */
+bool stack_guard_index(const struct stack_pool *p, const void *addr,
+		       uint32_t *index);
+
 /*
- * Install the SIGSEGV handler (on its own signal stack) that recognises a
- * fault in a guard page and reports it.  `describe` writes the task, step and
- * seed into buf for the message; it must be async-signal-safe.
+ * Install the SIGSEGV handler (on its own signal stack).  It first offers
+ * the fault address to `recover`, which does not return when it can end
+ * the run in progress (a task that ran off its stack); when it returns,
+ * the fault is simrun's own bug: the handler prints what it was (a guard
+ * page of p hit outside a task step, or any other address) with what
+ * `describe` writes (task, step and seed), then hands the fault to the
+ * handler installed before it (a sanitizer's) or exits with status 3.
+ * Both callbacks must be async-signal-safe.
  */
 void stack_guard_install(struct stack_pool *p,
-			 size_t (*describe)(char *buf, size_t len));
+			 size_t (*describe)(char *buf, size_t len),
+			 void (*recover)(const void *addr));
 
 #endif /* SIM_STACK_H */

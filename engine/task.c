@@ -3,6 +3,8 @@
  * scheduler.  See the state machine at the top of engine.h.  Not the
  * scheduler loop (engine.c) nor wait queues (waitq.c).
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,14 +47,57 @@ struct task *task_create(struct engine *e, const char *name, uint16_t cpu,
 	return t;
 }
 
+/* The canary at the bottom of t's stack was overwritten during the step
+ * that just switched back: a frame that reached the stack's last word, or
+ * jumped over the guard page (a frame larger than a page).  In the second
+ * case it wrote below the guard, into the top of the stack beneath (whose
+ * task belongs to this same run, which ends here and never resumes it) or,
+ * for the lowest stack, below the pool's mapping, where the write itself
+ * faults outside any guard page and stops simrun as an engine bug.  Back
+ * in the scheduler's context, end the run as engine_run's overflow_end
+ * says. */
 _Noreturn void task_canary_clobbered(struct engine *e, struct task *t)
 {
-	fprintf(stderr,
-		"simrun: stack overflow: task %s (id %u) clobbered the canary at the bottom of its stack (seed %llu, step %llu)\n",
-		t->name, t->id, (unsigned long long)e->seed,
-		(unsigned long long)e->steps);
-	fflush(stderr);
-	_Exit(3);
+	SIM_ASSERT(e->in_run);
+	SIM_ASSERT(e->current == NULL);
+	e->overflow_task = t->id;
+	e->overflow_guard = false;
+	longjmp(e->run_jmp, RUN_JMP_OVERFLOW);
+}
+
+/*
+ * Called from the SIGSEGV handler (engine/stack.c) with the fault address,
+ * on the signal stack.  When the address is in the guard page below the
+ * stack of the task running a step, that task ran off its stack: leave it
+ * for good and jump back to engine_run, which ends the run with a
+ * stack_overflow finding (overflow_end).  Anything else returns, and the
+ * handler treats it as simrun's own bug.
+ *
+ * The jump leaves the handler without sigreturn, so SIGSEGV, blocked while
+ * the handler runs, is unblocked here first.  Only model code runs on a
+ * task's stack, and the model allocates nothing and takes no lock of the C
+ * library inside a step (formatting a finding or a trace note, which it
+ * may, takes none either), so no library state is left half-changed.
+ */
+void task_guard_hit(const void *addr)
+{
+	struct engine *e = sim;
+	uint32_t index;
+	sigset_t segv;
+
+	if (!e || !e->in_run || !e->in_step || !e->current ||
+	    !e->current->stack)
+		return;
+	if (!stack_guard_index(&e->stacks, addr, &index) ||
+	    index != e->current->stack->index)
+		return;
+	e->overflow_task = e->current->id;
+	e->overflow_guard = true;
+	asan_leave_task(e, e->current, true);
+	sigemptyset(&segv);
+	sigaddset(&segv, SIGSEGV);
+	sigprocmask(SIG_UNBLOCK, &segv, NULL);
+	longjmp(e->run_jmp, RUN_JMP_OVERFLOW);
 }
 
 _Noreturn void task_exit_current(struct engine *e)
@@ -190,19 +235,27 @@ static size_t put_u64(char *buf, size_t len, size_t at, uint64_t v)
 	return at;
 }
 
-/* Called from the SIGSEGV handler: async-signal-safe formatting only. */
+/* Called from the SIGSEGV handler: async-signal-safe formatting only.  The
+ * seed is always there when an engine exists, so any fault can be
+ * reproduced. */
 size_t task_describe_for_guard(char *buf, size_t len)
 {
 	struct engine *e = sim;
 	size_t at = 0;
 
-	if (!e || !e->current)
-		return put_str(buf, len, 0, "(outside any task)");
-	at = put_str(buf, len, at, "(task ");
-	at = put_str(buf, len, at, e->current->name);
-	at = put_str(buf, len, at, ", id ");
-	at = put_u64(buf, len, at, e->current->id);
-	at = put_str(buf, len, at, ", step ");
+	if (!e)
+		return put_str(buf, len, 0, "(no engine)");
+	at = put_str(buf, len, at, "(");
+	if (e->current) {
+		at = put_str(buf, len, at, "task ");
+		at = put_str(buf, len, at, e->current->name);
+		at = put_str(buf, len, at, ", id ");
+		at = put_u64(buf, len, at, e->current->id);
+		at = put_str(buf, len, at, ", ");
+	} else {
+		at = put_str(buf, len, at, "outside any task, ");
+	}
+	at = put_str(buf, len, at, "step ");
 	at = put_u64(buf, len, at, e->steps);
 	at = put_str(buf, len, at, ", seed ");
 	at = put_u64(buf, len, at, e->seed);

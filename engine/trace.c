@@ -16,6 +16,7 @@ static const char *kind_names[TRACE_KINDS_MAX] = {
 	[TRACE_EXIT] = "exit",
 	[TRACE_TIMER] = "timer",
 	[TRACE_ASSERT] = "assert",
+	[TRACE_OVERFLOW] = "stack_overflow",
 };
 
 void trace_kind_register(uint16_t kind, const char *name)

@@ -37,7 +37,7 @@ static const char *const finding_kinds[] = {
 	"deadlock", "lock_order", "leak", "refcount_underflow", "stale_pte",
 	"unlock_not_held", "exit_holding_lock", "sleep_in_atomic",
 	"assert_locked", "livelock", "hung_task", "model_assert", "lost_write",
-	"stale_data", NULL,
+	"stale_data", "stack_overflow", NULL,
 };
 
 static const char *const op_names[] = { "sleep", "fault", "write", "mmap",

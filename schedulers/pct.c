@@ -390,8 +390,9 @@ static bool pct_end(struct strategy *s, const struct schedule_result *r)
 	struct pct_state *st = pct_of(s);
 
 	/* The engine asked once per decision, in order (a run that ended in
-	 * an assertion may have stopped inside a pick). */
-	if (r->outcome != RUN_DIVERGED && r->outcome != RUN_ASSERT)
+	 * an assertion or a stack overflow may have stopped inside a pick). */
+	if (r->outcome != RUN_DIVERGED && r->outcome != RUN_ASSERT &&
+	    r->outcome != RUN_STACK_OVERFLOW)
 		SIM_ASSERT(r->decisions == st->decision_next);
 	pct_check(st);
 	return true;
