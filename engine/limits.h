@@ -98,6 +98,9 @@
 /* Bytes of a store error message: a path (PATH_MAX is 4096, but paths that
  * long are not typed by people) and a sentence. */
 #define STORE_MESSAGE_MAX 1024
+/* Columns of one report query's row (store_query): the widest query,
+ * simrun report's campaign list, selects a dozen. */
+#define STORE_QUERY_COLUMNS_MAX 32
 
 /* PCT's bug depth d (schedulers/pct.c): d - 1 priority change points per
  * schedule.  The guarantee 1/(n * k^(d-1)) is already below 2^-100 at d = 16
