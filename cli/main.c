@@ -20,6 +20,8 @@ static const struct {
 	{ "compare", cmd_compare, "run every variant of a scenario with the same seeds, side by side" },
 	{ "check", cmd_check, "verify scenarios' expected findings" },
 	{ "validate", cmd_validate, "check scenarios and their variants without running them" },
+	{ "show", cmd_show, "a finding in lockdep's shape and its run's trace per CPU" },
+	{ "export", cmd_export, "a recorded run as a Perfetto (Chrome trace-event JSON) file" },
 };
 
 /* The campaign's options (the command people run most), then the other
