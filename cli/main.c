@@ -21,6 +21,7 @@ static const struct {
 	{ "check", cmd_check, "verify scenarios' expected findings" },
 	{ "validate", cmd_validate, "check scenarios and their variants without running them" },
 	{ "show", cmd_show, "a finding in lockdep's shape and its run's trace per CPU" },
+	{ "report", cmd_report, "one self-contained HTML page of a database: findings, histograms, a timeline" },
 	{ "export", cmd_export, "a recorded run as a Perfetto (Chrome trace-event JSON) file" },
 };
 

@@ -143,6 +143,10 @@
  * each of the 15 time histograms of the metrics, the 18 counters, and the
  * first finding. */
 #define CLI_COMPARE_ROWS_MAX 112
+/* Campaigns one `simrun report` page shows: a database from a few
+ * `simrun compare` runs holds tens; beyond 256 a page of plots is no
+ * longer read, and the rest are said to be left out. */
+#define REPORT_CAMPAIGNS_MAX 256u
 /* Runs `simrun regress` lists one by one when their verdict is not the one
  * wanted; the per-signature table counts every run.  A thousand changed
  * runs are one change seen many ways. */
