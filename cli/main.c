@@ -43,6 +43,8 @@ static void usage(FILE *f)
 	      "  simrun replay --db simrun.db --run 17\n"
 	      "  simrun regress --variant fixed --expect-fixed\n"
 	      "  simrun check scenarios/\n"
+	      "  simrun show --db simrun.db --finding 3\n"
+	      "  simrun report --db simrun.db -o report.html\n"
 	      "\n"
 	      "simrun --version prints the version; man simrun is the manual.\n",
 	      f);
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs("usage: simrun SCENARIO [options]\n"
-		      "       simrun replay|regress|compare|check|validate [options]\n"
+		      "       simrun replay|regress|compare|check|validate|show|export|report [options]\n"
 		      "simrun --help says more.\n",
 		      stderr);
 		return EXIT_USAGE;
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
 					return commands[i].fn(2, args);
 				}
 			}
-			cli_error(NULL, "no command %s (commands: replay, regress, compare, check, validate)",
+			cli_error(NULL, "no command %s (commands: replay, regress, compare, check, validate, show, export, report)",
 				  argv[2]);
 			return EXIT_USAGE;
 		}
