@@ -363,14 +363,17 @@ static bool print_deadlock(FILE *f, const cJSON *d)
 	for (uint32_t i = 0; i < n; i++) {
 		char head[32];
 		snprintf(head, sizeof(head), "CPU%" PRId64, t[i].cpu);
-		fprintf(f, " %-24s", head);
+		fprintf(f, " %-*s", i + 1 < n ? 23 : 0, head);
 	}
 	fputs("\n      ", f);
 	for (uint32_t i = 0; i < n; i++)
-		fprintf(f, " %-24s", "----");
+		fprintf(f, " %-*s", i + 1 < n ? 23 : 0, "----");
 	fputc('\n', f);
+	/* lockdep's layout: the first column's rows at 2, the others under
+	 * their heading, 24 apart. */
 	for (uint32_t r = 0; r < nr; r++)
-		fprintf(f, "  %*s%s\n", (int)(rows[r].column * 25), "", rows[r].text);
+		fprintf(f, "%*s%s\n", rows[r].column ? (int)(7 + 24 * rows[r].column) : 2,
+			"", rows[r].text);
 	fputs("\n *** DEADLOCK ***\n\n", f);
 	fputs("task names: ", f);
 	for (uint32_t i = 0; i < n; i++)

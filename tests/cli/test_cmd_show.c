@@ -112,14 +112,16 @@ Test(show, deadlock_in_lockdeps_shape)
 		"other info that might help us debug this:\n",
 		"Chain exists of:\n  folio_lock --> mmap_lock --> mmap_lock --> folio_lock\n",
 		" Possible unsafe locking scenario:\n",
-		"CPU1", "CPU0", "CPU2", "\n",
-		/* Rows in virtual-time order, each in its task's column
-		 * (25 characters wide, after two of indent). */
-		"\n                                                    lock(mmap_lock);\n"
+		/* Rows in virtual-time order, each in its task's column:
+		 * the first at 2, the others under their heading (7, 31,
+		 * 55), as lockdep lays out its two columns. */
+		"\n       CPU1                    CPU0                    CPU2\n"
+		"       ----                    ----                    ----\n"
+		"                                                       lock(mmap_lock);\n"
 		"  rlock(mmap_lock);\n"
-		"                           lock(folio_lock);\n"
+		"                               lock(folio_lock);\n"
 		"  lock(folio_lock);\n"
-		"                           rlock(mmap_lock);\n",
+		"                               rlock(mmap_lock);\n",
 		"\n *** DEADLOCK ***\n",
 		replay,
 		NULL,
