@@ -155,7 +155,7 @@ static void rec_step(void *ctx, const struct trace_rec *rec)
 	struct timeline *tl = r->tl;
 	struct engine *e = tl->engine;
 
-	SIM_ASSERT(rec->step == tl->steps_count || tl->truncated);
+	SIM_ASSERT(rec->step == tl->steps_count || tl->truncated || tl->nomem);
 	if (!grow(tl, (void **)&tl->steps, &tl->steps_cap, tl->steps_count,
 		  sizeof(*tl->steps)))
 		return;
