@@ -15,7 +15,10 @@
  *    timers), and one process per block device with each request as an
  *    async slice (ph b/e, cat "io") from submission to completion.
  *  - a flow arrow (ph s, then ph f with bp "e") from the step that woke a
- *    task to that task's next step.
+ *    task to that task's next step.  Both ends carry the step slice's
+ *    cat, pid, tid and start ts: Perfetto binds a flow end to the slice
+ *    enclosing it, chrome://tracing and DevTools to the slice with equal
+ *    cat, pid, tid and ts, and this satisfies both.
  *  - each finding as a global instant event (ph i, s "g").
  */
 #include <errno.h>
@@ -276,12 +279,12 @@ static void write_flows(struct out *o, const struct timeline *tl)
 		id++;
 		step_track(tl, a, &pid, &tid);
 		ev_begin(o, "s", "wake", pid, tid);
-		fprintf(o->f, ",\"cat\":\"wake\",\"id\":%" PRIu64 ",\"ts\":", id);
+		fprintf(o->f, ",\"cat\":\"step\",\"id\":%" PRIu64 ",\"ts\":", id);
 		us(o->f, a->start_ns);
 		fputs("}", o->f);
 		step_track(tl, b, &pid, &tid);
 		ev_begin(o, "f", "wake", pid, tid);
-		fprintf(o->f, ",\"cat\":\"wake\",\"id\":%" PRIu64 ",\"bp\":\"e\",\"ts\":", id);
+		fprintf(o->f, ",\"cat\":\"step\",\"id\":%" PRIu64 ",\"bp\":\"e\",\"ts\":", id);
 		us(o->f, b->start_ns);
 		fputs("}", o->f);
 	}

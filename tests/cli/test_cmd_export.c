@@ -203,6 +203,8 @@ static void check(const cJSON *root, struct checked *c)
 			cJSON_AddNumberToObject(p, strcmp(ph, "s") == 0 ? "stid" : "ftid", (double)tid);
 			if (strcmp(ph, "f") == 0)
 				cr_assert_str_eq(test_json_str(e, "bp"), "e");
+			/* Bound by equal cat, pid, tid and ts too (DevTools). */
+			cr_assert_str_eq(test_json_str(e, "cat"), "step");
 		} else if (strcmp(ph, "i") == 0) {
 			cr_assert_str_eq(test_json_str(e, "s"), "g");
 			cr_assert(c->instants < 8);
@@ -243,9 +245,9 @@ static void check(const cJSON *root, struct checked *c)
 		cr_assert(cJSON_GetObjectItemCaseSensitive(p, "s") &&
 			  cJSON_GetObjectItemCaseSensitive(p, "f"), "flow %s has both ends",
 			  p->string);
-		/* The start lies in the waker's step, the end is the start of
-		 * the woken task's next step. */
-		cr_assert(bound(c, num(p, "spid"), num(p, "stid"), num(p, "s"), false));
+		/* The start is the start of the waker's step, the end the
+		 * start of the woken task's next step. */
+		cr_assert(bound(c, num(p, "spid"), num(p, "stid"), num(p, "s"), true));
 		cr_assert(bound(c, num(p, "fpid"), num(p, "ftid"), num(p, "f"), true));
 		cr_assert(num(p, "f") >= num(p, "s"), "a task runs after it is woken");
 		c->flows++;
