@@ -366,7 +366,8 @@ static int lane_cmp(const void *pa, const void *pb)
 static bool assign_lanes(struct timeline *tl)
 {
 	struct lane_key *keys = malloc((tl->slices_count + 1) * sizeof(*keys));
-	static uint64_t stack[TIMELINE_LANES_MAX][TIMELINE_DEPTH_MAX];
+	/* Per lane, the ends of the slices open there, innermost last. */
+	uint64_t stack[TIMELINE_LANES_MAX][TIMELINE_DEPTH_MAX];
 	uint32_t depth[TIMELINE_LANES_MAX];
 
 	if (!keys)
@@ -404,6 +405,8 @@ static bool assign_lanes(struct timeline *tl)
 			if (lane + 1 > used)
 				used = (uint16_t)(lane + 1);
 		}
+		SIM_ASSERT(used <= TIMELINE_LANES_MAX);
+		SIM_ASSERT(n == 0 || used >= 1 || tl->slices[keys[0].idx].lane == UINT16_MAX);
 		tl->task_lanes[t] = used;
 	}
 	free(keys);
