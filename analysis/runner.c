@@ -542,6 +542,19 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 			     enum runner_replay_mode mode, FILE *trace_out,
 			     struct runner_replay_result *out)
 {
+	return runner_replay_observed(sc, seed, log, log_len, mode, trace_out,
+				      NULL, out);
+}
+
+enum runner_rc runner_replay_observed(const struct scenario *sc,
+				      uint64_t seed, const uint8_t *log,
+				      size_t log_len,
+				      enum runner_replay_mode mode,
+				      FILE *trace_out,
+				      const struct runner_observer *obs,
+				      struct runner_replay_result *out)
+{
+	bool attached = false;
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
 	struct checkers *ck = NULL;
@@ -574,15 +587,29 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 		out->rc = RUNNER_ERR_PARAMS;
 		goto done;
 	}
+	if (obs) {
+		SIM_ASSERT(obs->attach != NULL && obs->detach != NULL);
+		if (!obs->attach(obs->ctx, e)) {
+			snprintf(out->err, sizeof(out->err),
+				 "cannot attach the timeline recorder (no memory, or a hook table is full)");
+			out->rc = RUNNER_ERR_NOMEM;
+			goto done;
+		}
+		attached = true;
+	}
 	/* Schedule 0 runs with its base seed: the recorded run seed, whatever
 	 * schedule of whatever strategy it was. */
 	campaign_run_schedule(e, sc, s, ck, seed, 0, &out->run);
+	if (obs && obs->finish)
+		obs->finish(obs->ctx, e, &out->run);
 	out->diverged = strategy_diverged(s, &out->diverged_at);
 	out->problems_count = runner_run_problems(
 		out->run.outcome, e->findings, e->findings_count,
 		out->problems, FINDINGS_PER_RUN_MAX + 1);
 	out->rc = RUNNER_OK;
 done:
+	if (attached)
+		obs->detach(obs->ctx, e);
 	checkers_destroy(ck);
 	if (e) {
 		engine_end(e);

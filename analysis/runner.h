@@ -186,6 +186,31 @@ enum runner_rc runner_replay(const struct scenario *sc, uint64_t seed,
 			     enum runner_replay_mode mode, FILE *trace_out,
 			     struct runner_replay_result *out);
 
+/*
+ * Something that watches a replayed run besides the checkers: the timeline
+ * recorder of `simrun show`, `export` and `report`.  attach runs once the
+ * engine exists, before the run (subscribe to its hooks there); finish
+ * after the run, while the engine still holds it (its tasks, findings and
+ * the model's state); detach before the engine is destroyed.  attach
+ * returning false ends the replay with RUNNER_ERR_NOMEM (a full hook table
+ * or no memory).  Campaigns never have one.
+ */
+struct runner_observer {
+	void *ctx;
+	bool (*attach)(void *ctx, struct engine *e);
+	void (*finish)(void *ctx, struct engine *e, const struct run_result *r);
+	void (*detach)(void *ctx, struct engine *e);
+};
+
+/* runner_replay with an observer (NULL: none, which is runner_replay). */
+enum runner_rc runner_replay_observed(const struct scenario *sc,
+				      uint64_t seed, const uint8_t *log,
+				      size_t log_len,
+				      enum runner_replay_mode mode,
+				      FILE *trace_out,
+				      const struct runner_observer *obs,
+				      struct runner_replay_result *out);
+
 /* The params_json recorded for a campaign: the strategy's parameters and
  * the budgets, into buf.  False when it does not fit. */
 bool runner_params_json(const struct runner_params *p, uint64_t pct_steps,

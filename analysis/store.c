@@ -1625,3 +1625,38 @@ enum store_rc store_runs_with_findings(struct store *s, int64_t campaign_id,
 	sqlite3_clear_bindings(st);
 	return rc;
 }
+
+enum store_rc store_query(struct store *s, const char *sql,
+			  const int64_t *args, int nargs, store_row_fn row,
+			  void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc = STORE_OK;
+	const char *vals[STORE_QUERY_COLUMNS_MAX];
+	int src;
+
+	store_check_invariants(s);
+	SIM_ASSERT(sql != NULL && row != NULL);
+	SIM_ASSERT(nargs >= 0 && (nargs == 0 || args != NULL));
+	src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return fail_sqlite(s, src, "preparing a report query");
+	if (!sqlite3_stmt_readonly(st)) {
+		sqlite3_finalize(st);
+		return fail(s, STORE_ERR_RANGE, "a report query may only read");
+	}
+	for (int i = 0; i < nargs; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	int ncol = sqlite3_column_count(st);
+	SIM_ASSERT(ncol <= STORE_QUERY_COLUMNS_MAX);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int c = 0; c < ncol; c++)
+			vals[c] = (const char *)sqlite3_column_text(st, c);
+		if (!row(ctx, ncol, vals))
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = fail_sqlite(s, src, "reading for a report");
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -281,6 +281,19 @@ typedef bool (*store_run_fn)(void *ctx, const struct store_run_ref *ref);
 enum store_rc store_runs_with_findings(struct store *s, int64_t campaign_id,
 				       store_run_fn fn, void *ctx);
 
+/*
+ * Read-only SQL over the documented schema (README, "The result
+ * database"), for reports (simrun show, report): run `sql` with args[0..n)
+ * bound to ?1..?n, and call row(ctx, ncol, values) for each row, every
+ * value as text (NULL for SQL NULL), valid only during the call.  row
+ * returns false to stop.  Reads what is committed.  A statement that
+ * writes is refused (STORE_ERR_RANGE).
+ */
+typedef bool (*store_row_fn)(void *ctx, int ncol, const char *const *values);
+enum store_rc store_query(struct store *s, const char *sql,
+			  const int64_t *args, int nargs, store_row_fn row,
+			  void *ctx);
+
 /* Assert the store's invariants (see store.c). */
 void store_check_invariants(const struct store *s);
 

@@ -16,6 +16,7 @@
 
 #include "analysis/runner.h"
 #include "analysis/store.h"
+#include "analysis/timeline.h"
 #include "mm/scenario.h"
 #include "schedulers/strategy.h"
 
@@ -209,6 +210,38 @@ int cmd_shrink(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* ------------------------------------------- show, export, report */
+
+/* Re-execute recorded run run_id of st into a timeline (*out, free with
+ * timeline_destroy), nothing marked yet; *info is the run as
+ * loaded (free with store_run_info_free, also on failure).  Prints what
+ * is wrong and returns the exit code: EXIT_CLEAN, EXIT_USAGE (no such
+ * run, no decision log, a scenario this simrun cannot load) or
+ * EXIT_INTERNAL. */
+int cli_run_timeline(const char *command, struct store *st, const char *db,
+		     int64_t run_id, struct store_run_info *info,
+		     struct timeline **out);
+/* The run, kind and signature of finding finding_id; EXIT_USAGE
+ * (printed) when none. */
+int cli_finding_run(const char *command, struct store *st, const char *db,
+		    int64_t finding_id, int64_t *run_id, char *kind,
+		    size_t kind_len, uint64_t *signature);
+/* Mark the steps that make finding f in tl: a deadlock's tasks' last
+ * blocking steps; a lock_order's two acquisitions; else the step that
+ * reported it. */
+void cli_mark_finding(struct timeline *tl, const struct store_finding *f);
+/* A finding for people: lockdep's shape for deadlock and lock_order, the
+ * detail otherwise; then the run and its replay command. */
+void cli_print_finding(FILE *f, const struct store_finding *fd,
+		       const struct store_run_info *info, const char *db);
+/* A command's --run ID / --finding ID as a positive id; false after
+ * printing when it is not one. */
+bool cli_parse_id(const char *command, const char *option, const char *s,
+		  int64_t *out);
 
 /* Open the database for a command; prints the error and returns NULL on
  * failure (always an exit-2 condition: the user named the file). */

@@ -189,6 +189,12 @@ static void print_summary(const char *path, const struct runner_params *p,
 		printf("    %s\n", g->summary);
 		cli_reproduce_command(cmd, sizeof(cmd), db, path, p, res, g);
 		printf("    %s: %s\n", g->first_run_id ? "replay" : "re-run", cmd);
+		if (db && g->first_run_id > 0 && strcmp(g->kind, "deadlock") == 0) {
+			cmd[0] = '\0';
+			cli_shell_quote(cmd, sizeof(cmd), db);
+			printf("    in lockdep's shape, with its trace: simrun show --db %s --run %"
+			       PRId64 "\n", cmd, g->first_run_id);
+		}
 	}
 	if (res->groups_dropped)
 		printf("  ... and %" PRIu64 " more distinct findings (all are in "

@@ -21,6 +21,9 @@ static const struct {
 	{ "compare", cmd_compare, "run every variant of a scenario with the same seeds, side by side" },
 	{ "check", cmd_check, "verify scenarios' expected findings" },
 	{ "validate", cmd_validate, "check scenarios and their variants without running them" },
+	{ "show", cmd_show, "a finding in lockdep's shape and its run's trace per CPU" },
+	{ "report", cmd_report, "one self-contained HTML page of a database: findings, histograms, a timeline" },
+	{ "export", cmd_export, "a recorded run as a Perfetto (Chrome trace-event JSON) file" },
 };
 
 /* The campaign's options (the command people run most), then the other
@@ -42,6 +45,8 @@ static void usage(FILE *f)
 	      "  simrun shrink --db simrun.db --run 17\n"
 	      "  simrun regress --variant fixed --expect-fixed\n"
 	      "  simrun check scenarios/\n"
+	      "  simrun show --db simrun.db --finding 3\n"
+	      "  simrun report --db simrun.db -o report.html\n"
 	      "\n"
 	      "simrun --version prints the version; man simrun is the manual.\n",
 	      f);
@@ -51,7 +56,8 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs("usage: simrun SCENARIO [options]\n"
-		      "       simrun replay|shrink|regress|compare|check|validate [options]\n"
+		      "       simrun replay|shrink|regress|compare|check|validate|show|export|report [options]
+"
 		      "simrun --help says more.\n",
 		      stderr);
 		return EXIT_USAGE;
@@ -68,7 +74,7 @@ int main(int argc, char **argv)
 					return commands[i].fn(2, args);
 				}
 			}
-			cli_error(NULL, "no command %s (commands: replay, shrink, regress, compare, check, validate)",
+			cli_error(NULL, "no command %s (commands: replay, shrink, regress, compare, check, validate, show, export, report)",
 				  argv[2]);
 			return EXIT_USAGE;
 		}

@@ -98,6 +98,9 @@
 /* Bytes of a store error message: a path (PATH_MAX is 4096, but paths that
  * long are not typed by people) and a sentence. */
 #define STORE_MESSAGE_MAX 1024
+/* Columns of one report query's row (store_query): the widest query,
+ * simrun report's campaign list, selects a dozen. */
+#define STORE_QUERY_COLUMNS_MAX 32
 
 /* PCT's bug depth d (schedulers/pct.c): d - 1 priority change points per
  * schedule.  The guarantee 1/(n * k^(d-1)) is already below 2^-100 at d = 16
@@ -140,6 +143,10 @@
  * each of the 15 time histograms of the metrics, the 18 counters, and the
  * first finding. */
 #define CLI_COMPARE_ROWS_MAX 112
+/* Campaigns one `simrun report` page shows: a database from a few
+ * `simrun compare` runs holds tens; beyond 256 a page of plots is no
+ * longer read, and the rest are said to be left out. */
+#define REPORT_CAMPAIGNS_MAX 256u
 /* Runs `simrun regress` lists one by one when their verdict is not the one
  * wanted; the per-signature table counts every run.  A thousand changed
  * runs are one change seen many ways. */

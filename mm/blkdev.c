@@ -141,12 +141,36 @@ static void rq_release(struct blk_request *rq)
 	waitq_wake(&bdev->rq_wait, t);
 }
 
+static struct blk_hooks blk_hooks[BLK_HOOKS_MAX];
+static uint32_t blk_hooks_count;
+
+bool blk_hooks_subscribe(const struct blk_hooks *h)
+{
+	SIM_ASSERT(h != NULL && h->done != NULL);
+	if (blk_hooks_count >= BLK_HOOKS_MAX)
+		return false;
+	blk_hooks[blk_hooks_count++] = *h;
+	return true;
+}
+
+void blk_hooks_unsubscribe(void *ctx)
+{
+	uint32_t w = 0;
+
+	for (uint32_t i = 0; i < blk_hooks_count; i++)
+		if (blk_hooks[i].ctx != ctx)
+			blk_hooks[w++] = blk_hooks[i];
+	blk_hooks_count = w;
+}
+
 void blk_request_done(struct blk_request *rq)
 {
 	SIM_ASSERT(rq->in_use);
 	SIM_ASSERT(!rq->completed);
 	rq->completed = true;
 	count_vm_event(IO_COMPLETED);
+	for (uint32_t i = 0; i < blk_hooks_count; i++)
+		blk_hooks[i].done(blk_hooks[i].ctx, rq);
 	rq->end_io(rq);
 	rq_release(rq);
 }
@@ -209,6 +233,7 @@ void blk_submit(struct block_device *bdev, enum req_op op, uint64_t pgoff,
 	rq->nr_pages = nr_pages;
 	rq->end_io = end_io;
 	rq->private = private;
+	rq->task = t ? t->id : TRACE_NO_TASK;
 	rq->submit_ns = sim_now();
 	count_vm_event(IO_SUBMITTED);
 	if (bdev->fops && bdev->fops->submit_bio) {

@@ -95,6 +95,8 @@ struct blk_request {
 	uint32_t server;		/* disks: the service slot used */
 	blk_end_io_t end_io;
 	void *private;			/* the submitter's (bi_private) */
+	uint16_t task;			/* the submitting task's id, or
+					 * TRACE_NO_TASK from an event */
 	bool in_use;
 	bool completed;
 };
@@ -165,6 +167,23 @@ void blk_read_folio(struct block_device *bdev, struct folio *folio,
 		    uint64_t pgoff);
 void blk_write_folio(struct block_device *bdev, struct folio *folio,
 		     uint64_t pgoff);
+
+/*
+ * What the analysis layer may learn of I/O, without the model knowing who
+ * listens: `done` runs once per request when it completes (before end_io),
+ * with its submit, start and completion times filled in.  Only the timeline
+ * recorder of `simrun show`, `export` and `report` subscribes; campaigns
+ * leave the list empty, so a completion costs one test of a count.
+ */
+struct blk_hooks {
+	void *ctx;
+	void (*done)(void *ctx, const struct blk_request *rq);
+};
+
+#define BLK_HOOKS_MAX 2
+
+bool blk_hooks_subscribe(const struct blk_hooks *h);
+void blk_hooks_unsubscribe(void *ctx);
 
 /* The presets of KERNEL.md section 10 (see blkdev.c for the reasons). */
 void disk_preset_get(enum disk_preset preset, struct latency_spec *latency,
