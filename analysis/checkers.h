@@ -144,6 +144,9 @@ struct lockdep_event {
 	uint32_t task_id;
 	uint32_t finding_task;		/* the running task, for the finding */
 	uint64_t step, time_ns;		/* when, for the finding */
+	uint32_t finding_pos;		/* the run's other findings reported
+					 * before it: where the lock_order
+					 * finding goes among them */
 	char task[TASK_NAME_MAX];
 	char where[WHERE_NAME_MAX];
 	char prev_where[WHERE_NAME_MAX];

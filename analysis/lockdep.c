@@ -495,6 +495,7 @@ static void emit_dep(struct lockdep_state *st, struct checkers *c,
 	ev->step = sim->steps;
 	ev->time_ns = sim_now();
 	ev->finding_task = sim->current ? sim->current->id : TRACE_NO_TASK;
+	ev->finding_pos = sim->findings_count;
 	ev->held_count = 0;
 	for (uint32_t i = 0; i < a->tm->held_count; i++) {
 		if (i == a->skip)
@@ -610,10 +611,11 @@ bool lockdep_event_encode(const struct lockdep_event *ev, char *buf,
 		strbuf_printf(&b, "use %u %u", ev->cls, ev->mode);
 	} else {
 		strbuf_printf(&b, "dep %u %u %u %u %u %" PRIu64 " %" PRIu64
-			      " %u %u\n%s\n%s\n%s",
+			      " %u %u %u\n%s\n%s\n%s",
 			      ev->cls, ev->mode, ev->prev_cls, ev->prev_mode,
 			      ev->task_id, ev->step, ev->time_ns,
-			      ev->finding_task, ev->held_count, ev->task,
+			      ev->finding_task, ev->finding_pos,
+			      ev->held_count, ev->task,
 			      ev->where, ev->prev_where);
 		for (uint32_t i = 0; i < ev->held_count; i++)
 			strbuf_printf(&b, "\n%u %u %s", ev->held[i].cls,
@@ -643,7 +645,7 @@ static bool valid_mode(unsigned m)
 
 bool lockdep_event_decode(const char *text, struct lockdep_event *ev)
 {
-	unsigned cls, mode, pcls, pmode, task_id, ftask, held;
+	unsigned cls, mode, pcls, pmode, task_id, ftask, pos, held;
 	char line[128];
 	int used = 0;
 
@@ -659,9 +661,9 @@ bool lockdep_event_decode(const char *text, struct lockdep_event *ev)
 	}
 	const char *p = text;
 	if (!take_line(&p, line, sizeof(line)) ||
-	    sscanf(line, "dep %u %u %u %u %u %" SCNu64 " %" SCNu64 " %u %u",
+	    sscanf(line, "dep %u %u %u %u %u %" SCNu64 " %" SCNu64 " %u %u %u",
 		   &cls, &mode, &pcls, &pmode, &task_id, &ev->step,
-		   &ev->time_ns, &ftask, &held) != 9)
+		   &ev->time_ns, &ftask, &pos, &held) != 10)
 		return false;
 	if (cls >= LOCK_CLASSES_COUNT || pcls >= LOCK_CLASSES_COUNT ||
 	    cls == pcls || !valid_mode(mode) || !valid_mode(pmode) ||
@@ -674,6 +676,7 @@ bool lockdep_event_decode(const char *text, struct lockdep_event *ev)
 	ev->prev_mode = (uint8_t)pmode;
 	ev->task_id = task_id;
 	ev->finding_task = ftask;
+	ev->finding_pos = pos;
 	ev->held_count = held;
 	if (!take_line(&p, ev->task, sizeof(ev->task)) ||
 	    !take_line(&p, ev->where, sizeof(ev->where)) ||

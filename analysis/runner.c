@@ -139,25 +139,24 @@ static void kind_add(struct runner_result *out, const char *kind,
 }
 
 static void count_run(struct runner_result *out, const struct run_result *r,
-		      const struct engine *e)
+		      const struct finding *f, uint32_t findings_count)
 {
 	struct runner_group g[FINDINGS_PER_RUN_MAX + 1];
 
 	SIM_ASSERT(r->outcome < RUN_OUTCOMES_COUNT);
-	SIM_ASSERT(e->findings_count <= FINDINGS_PER_RUN_MAX);
+	SIM_ASSERT(findings_count <= FINDINGS_PER_RUN_MAX);
 	out->schedules_run++;
 	out->outcomes[r->outcome]++;
 	if (r->index == 0)
 		out->first = *r;
-	if (!runner_is_problem(r->outcome, e->findings_count))
+	if (!runner_is_problem(r->outcome, findings_count))
 		return;
 	out->problem_runs++;
 	if (!out->has_problem) {
 		out->has_problem = true;
 		out->first_problem_idx = r->index;
 	}
-	uint32_t n = runner_run_problems(r->outcome, e->findings,
-					 e->findings_count, g,
+	uint32_t n = runner_run_problems(r->outcome, f, findings_count, g,
 					 FINDINGS_PER_RUN_MAX + 1);
 	for (uint32_t i = 0; i < n; i++)
 		group_add(out, &g[i], r);
@@ -196,8 +195,9 @@ static enum runner_rc find_run_ids(struct runner_result *out,
 	return RUNNER_OK;
 }
 
-/* Add the campaign's metrics to the store: every histogram bucket and every
- * counter, as metrics_next gives them. */
+/* Add metrics to the store's open campaign: every histogram bucket and
+ * every counter, as metrics_next gives them.  Counts add up, so the
+ * runner adds each batch's share when it commits the batch. */
 static enum store_rc store_metrics(struct store *st, int64_t campaign_id,
 				   const struct metrics *m)
 {
@@ -215,16 +215,168 @@ static enum store_rc store_metrics(struct store *st, int64_t campaign_id,
 	return STORE_OK;
 }
 
-/* What the checkers kept for the whole campaign, into the result. */
-static void collect_campaign(struct runner_result *out,
-			     const struct checkers *ck)
+/* The campaign's lock-order cycles, from its graph, into the result. */
+static void collect_cycles(struct runner_result *out,
+			   const struct lockdep_graph *g)
 {
-	out->metrics = *checkers_campaign_metrics(ck);
-	out->lock_order_count = checkers_lock_order_count(
-		ck, &out->lock_order_dropped);
+	out->lock_order_count = lockdep_graph_cycles(g, &out->lock_order_dropped);
 	SIM_ASSERT(out->lock_order_count <= LOCK_ORDER_REPORTS_MAX);
 	for (uint32_t i = 0; i < out->lock_order_count; i++)
-		out->lock_order[i] = *checkers_lock_order(ck, i);
+		out->lock_order[i] = *lockdep_graph_cycle(g, i);
+}
+
+/*
+ * The campaign-wide part of one run, the same for every way a campaign is
+ * run (one process, --jobs, --shard and merge, --resume): the run's
+ * findings without lock_order (as the checkers, running deferred, report
+ * them; a stored run may hold lock_order rows from an earlier pass, which
+ * are dropped and computed again), then the lock_order findings that its
+ * lock-graph events close in `g`, in event order.  Returns how many are in
+ * f; *local (may be NULL) counts the lock_order ones.
+ */
+static uint32_t final_findings(struct lockdep_graph *g, uint64_t idx,
+			       const struct finding *in, uint32_t in_count,
+			       const struct lockdep_event *ev,
+			       uint32_t ev_count, struct finding *f,
+			       struct finding *scratch, uint32_t *lock_order)
+{
+	uint32_t n = 0, lo = 0, seen = 0, e = 0;
+
+	/* Each lock_order finding goes where the checker would have
+	 * reported it: after the `finding_pos` other findings reported
+	 * before its event, as sim_report appends (and drops past the
+	 * table). */
+	for (uint32_t i = 0; i <= in_count; i++) {
+		for (; e < ev_count && (i == in_count ||
+					ev[e].finding_pos <= seen); e++) {
+			if (!lockdep_graph_apply(g, idx, &ev[e], scratch))
+				continue;
+			lo++;
+			if (n < FINDINGS_PER_RUN_MAX)
+				f[n++] = *scratch;
+		}
+		if (i == in_count)
+			break;
+		if (runner_kind_is_campaign_wide(in[i].kind))
+			continue;
+		seen++;
+		if (n < FINDINGS_PER_RUN_MAX)
+			f[n++] = in[i];
+	}
+	if (lock_order)
+		*lock_order = lo;
+	return n;
+}
+
+static bool has_dep_event(const struct lockdep_event *ev, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ev[i].kind == LOCKDEP_EV_DEP)
+			return true;
+	return false;
+}
+
+static struct run_result run_of(const struct store_run *r)
+{
+	return (struct run_result){
+		.index = r->idx,
+		.seed = r->seed,
+		.outcome = r->outcome,
+		.steps = r->steps,
+		.decisions = r->decisions_count,
+		.virtual_ns = r->virtual_ns,
+		.trace_hash = r->trace_hash,
+	};
+}
+
+/* Scratch a campaign needs besides the engine: too big for the stack. */
+struct runner_scratch {
+	struct lockdep_graph *graph;
+	struct metrics batch;		/* metrics of runs staged, not yet
+					 * added to the store */
+	struct finding found;
+	struct finding findings[FINDINGS_PER_RUN_MAX];
+	struct store_cursor_run cur;
+};
+
+static struct runner_scratch *scratch_create(void)
+{
+	struct runner_scratch *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->graph = lockdep_graph_create();
+	if (!x->graph) {
+		free(x);
+		return NULL;
+	}
+	metrics_reset(&x->batch);
+	return x;
+}
+
+static void scratch_destroy(struct runner_scratch *x)
+{
+	if (!x)
+		return;
+	lockdep_graph_destroy(x->graph);
+	free(x);
+}
+
+/* Commit the staged batch with its metrics. */
+static enum store_rc flush_batch(struct store *st, int64_t campaign_id,
+				 struct runner_scratch *x)
+{
+	enum store_rc rc = store_metrics(st, campaign_id, &x->batch);
+
+	if (rc == STORE_OK)
+		rc = store_flush(st);
+	if (rc == STORE_OK)
+		metrics_reset(&x->batch);
+	return rc;
+}
+
+/*
+ * Resume: count the committed runs of the reopened campaign into out and
+ * the graph, in schedule order.  They must be the first runs of the
+ * campaign's slice (a campaign commits its runs in order); *next is the
+ * first schedule not recorded.
+ */
+static enum runner_rc resume_committed(const struct runner_params *p,
+				       struct runner_result *out,
+				       struct runner_scratch *x,
+				       uint64_t *next)
+{
+	uint64_t want = p->shard_index;
+	enum store_rc src = store_cursor_open(p->store, p->resume_campaign_id);
+	bool done = false;
+
+	while (src == STORE_OK) {
+		src = store_cursor_next(p->store, &x->cur, &done);
+		if (src != STORE_OK || done)
+			break;
+		const struct store_run *r = &x->cur.run;
+		if (r->idx != want) {
+			store_cursor_close(p->store);
+			snprintf(out->err, sizeof(out->err),
+				 "%s: campaign %" PRId64 " cannot be resumed: "
+				 "schedule %" PRIu64 " is recorded but %" PRIu64
+				 " is not", store_path(p->store),
+				 p->resume_campaign_id, r->idx, want);
+			return RUNNER_ERR_PARAMS;
+		}
+		struct run_result rr = run_of(r);
+		uint32_t n = final_findings(x->graph, r->idx, x->cur.findings,
+					    x->cur.findings_count,
+					    r->lock_events, r->lock_events_count,
+					    x->findings, &x->found, NULL);
+		count_run(out, &rr, x->findings, p->shard_count > 1 ? 0 : n);
+		want += p->shard_count;
+	}
+	store_cursor_close(p->store);
+	if (src != STORE_OK)
+		return store_failed(out, p->store);
+	*next = want;
+	return RUNNER_OK;
 }
 
 enum runner_rc runner_run(const struct runner_params *p,
@@ -234,25 +386,56 @@ enum runner_rc runner_run(const struct runner_params *p,
 	struct strategy *s = NULL;
 	struct engine *e = NULL;
 	struct checkers *ck = NULL;
+	struct runner_scratch *x = NULL;
 	enum runner_rc rc = RUNNER_OK;
+	uint32_t shards = p->shard_count ? p->shard_count : 1;
+	uint64_t first_idx = p->shard_index;
 	char params[512];
 
 	SIM_ASSERT(p != NULL && p->sc != NULL && out != NULL);
 	SIM_ASSERT(sp.kind != STRATEGY_REPLAY);
 	SIM_ASSERT(p->schedules >= 1 && p->schedules <= RUNNER_SCHEDULES_MAX);
+	SIM_ASSERT(p->shard_index < shards);
+	if (p->resume_campaign_id)
+		SIM_ASSERT(p->store != NULL);
 	memset(out, 0, sizeof(*out));
 	out->status = STORE_FAILED;
 	metrics_reset(&out->metrics);
 
+	/* dfs enumerates one tree depth first: schedule i is the i-th leaf
+	 * of a walk that needs every earlier leaf, so its indices cannot be
+	 * dealt out, nor a walk picked up in the middle. */
+	if (sp.kind == STRATEGY_DFS && (shards > 1 || p->resume_campaign_id)) {
+		snprintf(out->err, sizeof(out->err),
+			 "the dfs strategy walks its schedules in one sequence "
+			 "and cannot be split (--jobs, --shard) or resumed; run "
+			 "it in one process");
+		rc = RUNNER_ERR_PARAMS;
+		goto done;
+	}
+	/* Stopping at the first problem needs every earlier schedule's
+	 * lock-graph events, which other shards hold. */
+	if (p->stop_on_first && shards > 1) {
+		snprintf(out->err, sizeof(out->err),
+			 "--stop-on-first needs the whole campaign in one "
+			 "process; it cannot be combined with --jobs or "
+			 "--shard");
+		rc = RUNNER_ERR_PARAMS;
+		goto done;
+	}
+
+	x = scratch_create();
 	e = campaign_engine(p->sc, p->trace_out);
 	/* Every checker, with the scenario's thresholds (by default a hung
 	 * task after 120 s of virtual time, a livelock after 16 retries of
-	 * one fault). */
+	 * one fault).  lock_order is computed here, from the checkers'
+	 * events, in schedule order (final_findings). */
 	ck = e ? checkers_create(&(struct checker_settings){
 			 .hung_task_timeout_ns = p->sc->checks.hung_task_timeout_ns,
-			 .fault_retries_max = p->sc->checks.fault_retries_max })
+			 .fault_retries_max = p->sc->checks.fault_retries_max,
+			 .lock_order_deferred = true })
 	       : NULL;
-	if (!e || !ck) {
+	if (!e || !ck || !x) {
 		snprintf(out->err, sizeof(out->err),
 			 "cannot create the engine and checkers for %" PRIu32
 			 " CPUs: %s (the stacks and arena need about %llu MiB "
@@ -275,7 +458,17 @@ enum runner_rc runner_run(const struct runner_params *p,
 		goto done;
 	}
 
-	if (p->store) {
+	if (p->store && p->resume_campaign_id) {
+		if (store_campaign_reopen(p->store, p->resume_campaign_id) !=
+		    STORE_OK) {
+			rc = store_failed(out, p->store);
+			goto done;
+		}
+		out->campaign_id = p->resume_campaign_id;
+		rc = resume_committed(p, out, x, &first_idx);
+		if (rc != RUNNER_OK)
+			goto done;
+	} else if (p->store) {
 		struct runner_params rp = *p;
 		rp.strategy = sp;
 		bool fits = runner_params_json(&rp, sp.pct_steps, params,
@@ -290,6 +483,8 @@ enum runner_rc runner_run(const struct runner_params *p,
 			.params_json = params,
 			.base_seed = p->base_seed,
 			.schedules = p->schedules,
+			.shard_index = p->shard_index,
+			.shard_count = shards,
 		};
 		if (store_campaign_begin(p->store, &c, &out->campaign_id) !=
 		    STORE_OK) {
@@ -299,21 +494,40 @@ enum runner_rc runner_run(const struct runner_params *p,
 	}
 
 	bool space_done = false;	/* the strategy has nothing left */
-	for (uint64_t i = 0; i < p->schedules; i++) {
+	uint64_t slice = (p->schedules - p->shard_index + shards - 1) / shards;
+	for (uint64_t i = first_idx; i < p->schedules; i += shards) {
 		struct run_result r;
+		const struct lockdep_event *ev;
+		uint32_t lock_order;
 		bool more;
 
 		if (p->trace_out)
 			fprintf(p->trace_out, "# schedule %" PRIu64 "\n", i);
 		more = campaign_run_schedule(e, p->sc, s, ck, p->base_seed, i,
 					     &r);
-		count_run(out, &r, e);
+		uint32_t evn = checkers_lock_events(ck, &ev);
+		uint32_t n = final_findings(x->graph, i, e->findings,
+					    e->findings_count, ev, evn,
+					    x->findings, &x->found,
+					    &lock_order);
+		/* A shard's graph is its own slice's: what it closes is only
+		 * known once the shards are merged, so it records none. */
+		uint32_t kept = shards > 1 ? n - lock_order : n;
+		count_run(out, &r, x->findings, kept);
+		metrics_merge(&x->batch, checkers_run_metrics(ck));
 		if (p->store) {
 			struct store_run sr;
 			store_run_fill(&sr, &r, e);
-			if (store_run_add(p->store, out->campaign_id, &sr,
-					  e->findings, e->findings_count) !=
-			    STORE_OK) {
+			sr.lock_events = ev;
+			sr.lock_events_count = evn;
+			sr.keep_decisions = shards > 1 && has_dep_event(ev, evn);
+			enum store_rc src = STORE_OK;
+			if (store_batch_full(p->store))
+				src = flush_batch(p->store, out->campaign_id, x);
+			if (src == STORE_OK)
+				src = store_run_add(p->store, out->campaign_id,
+						    &sr, x->findings, kept);
+			if (src != STORE_OK) {
 				rc = store_failed(out, p->store);
 				break;
 			}
@@ -322,8 +536,7 @@ enum runner_rc runner_run(const struct runner_params *p,
 			rc = RUNNER_STOPPED;
 			break;
 		}
-		if (p->stop_on_first &&
-		    runner_is_problem(r.outcome, e->findings_count)) {
+		if (p->stop_on_first && runner_is_problem(r.outcome, n)) {
 			out->stopped_on_first = i + 1 < p->schedules;
 			break;
 		}
@@ -345,19 +558,20 @@ enum runner_rc runner_run(const struct runner_params *p,
 	if (rc == RUNNER_OK && st.diverged)
 		out->status = STORE_FAILED;
 	else if (rc == RUNNER_OK)
-		out->status = out->schedules_run == p->schedules || space_done
+		out->status = out->schedules_run == slice || space_done
 				      ? STORE_DONE
 				      : STORE_INTERRUPTED;
 	else if (rc == RUNNER_STOPPED)
 		out->status = STORE_INTERRUPTED;
 
-	collect_campaign(out, ck);
+	out->metrics = *checkers_campaign_metrics(ck);
+	collect_cycles(out, x->graph);
 	if (p->store) {
 		enum store_rc src = rc == RUNNER_ERR_STORE
 					    ? STORE_OK
 					    : store_metrics(p->store,
 							    out->campaign_id,
-							    &out->metrics);
+							    &x->batch);
 		if (src != STORE_OK)
 			rc = store_failed(out, p->store);
 		src = store_campaign_end(p->store, out->campaign_id,
@@ -382,6 +596,7 @@ done:
 		engine_destroy(e);
 	}
 	strategy_destroy(s);
+	scratch_destroy(x);
 	return rc;
 }
 

@@ -58,6 +58,15 @@ struct runner_params {
 	uint64_t base_seed;
 	uint64_t schedules;		/* 1..RUNNER_SCHEDULES_MAX */
 	bool stop_on_first;		/* stop after the first problem run */
+	/* Run only the schedules i with i % shard_count == shard_index
+	 * (--shard K/N, and each worker of --jobs N); 0 of 0 or 0 of 1: all.
+	 * A shard records no lock_order findings (its graph lacks the other
+	 * shards' dependencies): runner_merge computes them. */
+	uint32_t shard_index;
+	uint32_t shard_count;
+	/* Continue this campaign of `store` (--resume): its committed runs
+	 * are counted, the rest run.  0: begin a new campaign. */
+	int64_t resume_campaign_id;
 	FILE *trace_out;		/* text trace of every step, or NULL */
 	/* Record the campaign here (NULL: record nothing).  The runner
 	 * begins and ends the campaign; the caller opens and closes. */

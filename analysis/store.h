@@ -48,7 +48,7 @@
 
 /* PRAGMA user_version of the schema this simrun writes.  A database with a
  * lower version is migrated on open; a higher one is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id: "SMRN", so that `file simrun.db` and store_open
  * can tell a simrun database from another program's SQLite file. */
 #define STORE_APPLICATION_ID 0x534d524e
@@ -94,6 +94,8 @@ struct store_opts {
 	 * replaying keep theirs: those with a finding or an outcome other
 	 * than ok.  The run row is kept either way. */
 	bool keep_all_decisions;
+	/* Runs per committed batch (--commit-every); 0: STORE_BATCH_RUNS. */
+	uint32_t batch_runs;
 };
 
 /*
@@ -131,6 +133,10 @@ struct store_campaign {
 					 * budgets' parameters; NULL for {} */
 	uint64_t base_seed;
 	uint64_t schedules;		/* schedules requested */
+	/* The slice this process runs: schedule i when i % shard_count ==
+	 * shard_index.  0 of 1 (or 0 of 0) is the whole campaign. */
+	uint32_t shard_index;
+	uint32_t shard_count;
 };
 
 /*
@@ -153,6 +159,13 @@ struct store_run {
 	uint64_t decisions_count;	/* entries in the decision log */
 	const uint8_t *decisions;	/* engine_decisions(): LEB128 varints */
 	size_t decisions_len;
+	/* Keep the decision log even when the run looks clean: a shard's
+	 * run whose lock-graph events may close a cycle once merged. */
+	bool keep_decisions;
+	/* The run's lock-graph events (checkers_lock_events), kept in
+	 * lock_event for merge and resume. */
+	const struct lockdep_event *lock_events;
+	uint32_t lock_events_count;
 };
 
 /* Fill a store_run from campaign_run_schedule's result and the engine that
@@ -188,6 +201,11 @@ enum store_rc store_metric_add(struct store *s, int64_t campaign_id,
  * below 16, then 8 per power of two; `bucket` is hist_bucket_lower() of the
  * bucket, so every histogram row can be rebuilt into a struct hist.
  */
+
+/* True when the next store_run_add would commit the staged batch first:
+ * the moment for a caller to add the batch's metric counts and flush, so
+ * that committed runs and committed metrics go together. */
+bool store_batch_full(const struct store *s);
 
 /* Commit what is staged; the campaign stays open. */
 enum store_rc store_flush(struct store *s);
@@ -280,6 +298,77 @@ typedef bool (*store_run_fn)(void *ctx, const struct store_run_ref *ref);
  */
 enum store_rc store_runs_with_findings(struct store *s, int64_t campaign_id,
 				       store_run_fn fn, void *ctx);
+
+/* ------------------------------------------- campaigns across processes */
+
+/* A campaign's row, as merge and resume read it; free with
+ * store_campaign_info_free. */
+struct store_campaign_info {
+	int64_t campaign_id;
+	char *simrun_version;
+	char *scenario_name;
+	char *scenario_json;
+	size_t scenario_json_len;
+	char scenario_sha256[65];
+	char *variant;
+	char *strategy;
+	char *params_json;
+	uint64_t base_seed;
+	uint64_t schedules;
+	enum store_status status;
+	uint32_t shard_index;
+	uint32_t shard_count;
+	bool keep_decisions;
+	uint64_t runs;			/* runs committed */
+};
+
+enum store_rc store_campaign_info(struct store *s, int64_t campaign_id,
+				  struct store_campaign_info *out);
+void store_campaign_info_free(struct store_campaign_info *info);
+
+/* The campaigns in the file, in id order: up to max ids, *count of them
+ * in all. */
+enum store_rc store_campaign_ids(struct store *s, int64_t *ids, uint32_t max,
+				 uint32_t *count);
+
+/* The newest campaign whose status is running or interrupted
+ * (STORE_ERR_NOT_FOUND if none): what --resume continues. */
+enum store_rc store_campaign_unfinished(struct store *s, int64_t *campaign_id);
+
+/*
+ * Make campaign `campaign_id` the store's open campaign again, status
+ * running, as if store_campaign_begin had just returned it (resume).  Its
+ * committed runs stay; runs added now must have indices it has not
+ * recorded.
+ */
+enum store_rc store_campaign_reopen(struct store *s, int64_t campaign_id);
+
+/* One committed run with its findings and lock-graph events. */
+struct store_cursor_run {
+	int64_t run_id;
+	struct store_run run;		/* run.decisions: valid until the next
+					 * call; NULL when not kept */
+	bool has_decisions;
+	uint32_t findings_count;
+	struct finding findings[FINDINGS_PER_RUN_MAX];
+	struct lockdep_event lock_events[LOCKDEP_RUN_EVENTS_MAX];
+};
+
+/*
+ * Read the committed runs of a campaign in schedule order: open, then
+ * next until *done.  One cursor per store at a time; the store may not be
+ * written while it is open.
+ */
+enum store_rc store_cursor_open(struct store *s, int64_t campaign_id);
+enum store_rc store_cursor_next(struct store *s, struct store_cursor_run *out,
+				bool *done);
+void store_cursor_close(struct store *s);
+
+/* Every metric row of a campaign, in the order written. */
+typedef bool (*store_metric_fn)(void *ctx, const char *name,
+				const uint64_t *bucket, uint64_t count);
+enum store_rc store_campaign_metrics(struct store *s, int64_t campaign_id,
+				     store_metric_fn fn, void *ctx);
 
 /* Assert the store's invariants (see store.c). */
 void store_check_invariants(const struct store *s);

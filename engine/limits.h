@@ -95,6 +95,7 @@
  * for one batch, well under a second; anything holding it for seconds is a
  * user's open transaction, and waiting longer would only hide that. */
 #define STORE_BUSY_TIMEOUT_MS 2000
+
 /* Bytes of a store error message: a path (PATH_MAX is 4096, but paths that
  * long are not typed by people) and a sentence. */
 #define STORE_MESSAGE_MAX 1024
