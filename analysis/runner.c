@@ -230,15 +230,18 @@ static void collect_cycles(struct runner_result *out,
  * run (one process, --jobs, --shard and merge, --resume): the run's
  * findings without lock_order (as the checkers, running deferred, report
  * them; a stored run may hold lock_order rows from an earlier pass, which
- * are dropped and computed again), then the lock_order findings that its
- * lock-graph events close in `g`, in event order.  Returns how many are in
- * f; *local (may be NULL) counts the lock_order ones.
+ * are dropped and computed again), with the lock_order findings that its
+ * lock-graph events close in `g` (when `insert`; a shard's graph holds its
+ * own slice only, so it applies the events but records no lock_order).
+ * Returns how many are in f; *lock_order (may be NULL) counts the cycles
+ * closed, inserted or not.
  */
 static uint32_t final_findings(struct lockdep_graph *g, uint64_t idx,
 			       const struct finding *in, uint32_t in_count,
 			       const struct lockdep_event *ev,
 			       uint32_t ev_count, struct finding *f,
-			       struct finding *scratch, uint32_t *lock_order)
+			       struct finding *scratch, bool insert,
+			       uint32_t *lock_order)
 {
 	uint32_t n = 0, lo = 0, seen = 0, e = 0;
 
@@ -252,7 +255,7 @@ static uint32_t final_findings(struct lockdep_graph *g, uint64_t idx,
 			if (!lockdep_graph_apply(g, idx, &ev[e], scratch))
 				continue;
 			lo++;
-			if (n < FINDINGS_PER_RUN_MAX)
+			if (insert && n < FINDINGS_PER_RUN_MAX)
 				f[n++] = *scratch;
 		}
 		if (i == in_count)
@@ -287,6 +290,33 @@ static struct run_result run_of(const struct store_run *r)
 		.virtual_ns = r->virtual_ns,
 		.trace_hash = r->trace_hash,
 	};
+}
+
+bool runner_can_split(const struct runner_params *p, bool split, bool resume,
+		      char *err, size_t len)
+{
+	/* dfs enumerates one tree depth first: schedule i is the i-th leaf
+	 * of a walk that needs every earlier leaf, so its indices cannot be
+	 * dealt out, nor a walk picked up in the middle. */
+	if (p->strategy.kind == STRATEGY_DFS && (split || resume)) {
+		snprintf(err, len,
+			 "the dfs strategy walks its schedules in one sequence "
+			 "and cannot be split (--jobs, --shard) or resumed; run "
+			 "it in one process");
+		return false;
+	}
+	/* Stopping at the first problem needs every earlier schedule's
+	 * lock-graph events, which other shards hold; and the metrics of
+	 * the runs a shard ran past that schedule could not be taken out
+	 * of its sums. */
+	if (p->stop_on_first && split) {
+		snprintf(err, len,
+			 "--stop-on-first needs the whole campaign in one "
+			 "process; it cannot be combined with --jobs or "
+			 "--shard");
+		return false;
+	}
+	return true;
 }
 
 /* Scratch a campaign needs besides the engine: too big for the stack. */
@@ -368,8 +398,9 @@ static enum runner_rc resume_committed(const struct runner_params *p,
 		uint32_t n = final_findings(x->graph, r->idx, x->cur.findings,
 					    x->cur.findings_count,
 					    r->lock_events, r->lock_events_count,
-					    x->findings, &x->found, NULL);
-		count_run(out, &rr, x->findings, p->shard_count > 1 ? 0 : n);
+					    x->findings, &x->found,
+					    p->shard_count <= 1, NULL);
+		count_run(out, &rr, x->findings, n);
 		want += p->shard_count;
 	}
 	store_cursor_close(p->store);
@@ -402,24 +433,8 @@ enum runner_rc runner_run(const struct runner_params *p,
 	out->status = STORE_FAILED;
 	metrics_reset(&out->metrics);
 
-	/* dfs enumerates one tree depth first: schedule i is the i-th leaf
-	 * of a walk that needs every earlier leaf, so its indices cannot be
-	 * dealt out, nor a walk picked up in the middle. */
-	if (sp.kind == STRATEGY_DFS && (shards > 1 || p->resume_campaign_id)) {
-		snprintf(out->err, sizeof(out->err),
-			 "the dfs strategy walks its schedules in one sequence "
-			 "and cannot be split (--jobs, --shard) or resumed; run "
-			 "it in one process");
-		rc = RUNNER_ERR_PARAMS;
-		goto done;
-	}
-	/* Stopping at the first problem needs every earlier schedule's
-	 * lock-graph events, which other shards hold. */
-	if (p->stop_on_first && shards > 1) {
-		snprintf(out->err, sizeof(out->err),
-			 "--stop-on-first needs the whole campaign in one "
-			 "process; it cannot be combined with --jobs or "
-			 "--shard");
+	if (!runner_can_split(p, shards > 1, p->resume_campaign_id != 0,
+			      out->err, sizeof(out->err))) {
 		rc = RUNNER_ERR_PARAMS;
 		goto done;
 	}
@@ -506,13 +521,10 @@ enum runner_rc runner_run(const struct runner_params *p,
 		more = campaign_run_schedule(e, p->sc, s, ck, p->base_seed, i,
 					     &r);
 		uint32_t evn = checkers_lock_events(ck, &ev);
-		uint32_t n = final_findings(x->graph, i, e->findings,
-					    e->findings_count, ev, evn,
-					    x->findings, &x->found,
-					    &lock_order);
-		/* A shard's graph is its own slice's: what it closes is only
-		 * known once the shards are merged, so it records none. */
-		uint32_t kept = shards > 1 ? n - lock_order : n;
+		uint32_t kept = final_findings(x->graph, i, e->findings,
+					       e->findings_count, ev, evn,
+					       x->findings, &x->found,
+					       shards == 1, &lock_order);
 		count_run(out, &r, x->findings, kept);
 		metrics_merge(&x->batch, checkers_run_metrics(ck));
 		if (p->store) {
@@ -536,7 +548,8 @@ enum runner_rc runner_run(const struct runner_params *p,
 			rc = RUNNER_STOPPED;
 			break;
 		}
-		if (p->stop_on_first && runner_is_problem(r.outcome, n)) {
+		if (p->stop_on_first &&
+		    runner_is_problem(r.outcome, kept + (shards > 1 ? lock_order : 0))) {
 			out->stopped_on_first = i + 1 < p->schedules;
 			break;
 		}
@@ -597,6 +610,314 @@ done:
 	}
 	strategy_destroy(s);
 	scratch_destroy(x);
+	return rc;
+}
+
+/* ------------------------------------------------------------- merge */
+
+/* One shard database being merged. */
+struct merge_source {
+	const char *path;
+	struct store *st;
+	struct store_campaign_info info;
+	bool open_cursor;
+	bool done;			/* its cursor ran out */
+	struct store_cursor_run *cur;	/* its next run, read ahead */
+};
+
+/* What makes two shards parts of one campaign. */
+static bool same_campaign(const struct store_campaign_info *a,
+			  const struct store_campaign_info *b, const char **what)
+{
+	*what = strcmp(a->scenario_sha256, b->scenario_sha256) ? "scenario (sha256)"
+		: strcmp(a->variant, b->variant)	       ? "variant"
+		: strcmp(a->strategy, b->strategy)	       ? "strategy"
+		: strcmp(a->params_json, b->params_json)       ? "parameters"
+		: a->base_seed != b->base_seed		       ? "base seed"
+		: a->schedules != b->schedules		       ? "schedule count"
+		: a->shard_count != b->shard_count	       ? "shard count"
+		: a->keep_decisions != b->keep_decisions      ? "--keep-decisions"
+							       : NULL;
+	return *what == NULL;
+}
+
+/* Open one shard and read its campaign row. */
+static enum runner_rc merge_open(struct merge_source *m,
+				 struct runner_result *out)
+{
+	int64_t ids[2];
+	uint32_t count;
+
+	if (store_open(m->path, NULL, &m->st, out->err, sizeof(out->err)) !=
+	    STORE_OK)
+		return RUNNER_ERR_STORE;
+	if (store_campaign_ids(m->st, ids, 2, &count) != STORE_OK)
+		return store_failed(out, m->st);
+	if (count != 1) {
+		snprintf(out->err, sizeof(out->err),
+			 "%s: holds %" PRIu32 " campaigns; a shard database "
+			 "holds exactly one (give each shard its own --db)",
+			 m->path, count);
+		return RUNNER_ERR_PARAMS;
+	}
+	if (store_campaign_info(m->st, ids[0], &m->info) != STORE_OK)
+		return store_failed(out, m->st);
+	return RUNNER_OK;
+}
+
+/* Read the shard's next run ahead (m->done at its end). */
+static enum runner_rc merge_advance(struct merge_source *m,
+				    struct runner_result *out)
+{
+	if (m->done)
+		return RUNNER_OK;
+	if (store_cursor_next(m->st, m->cur, &m->done) != STORE_OK)
+		return store_failed(out, m->st);
+	return RUNNER_OK;
+}
+
+/* Check the shards are the N parts of one campaign, each complete (or,
+ * partial, each stopped), and order them by shard index. */
+static enum runner_rc merge_check(struct merge_source *ms, uint32_t n,
+				  bool partial, struct runner_result *out)
+{
+	const struct store_campaign_info *a = &ms[0].info;
+	const char *what;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct store_campaign_info *b = &ms[i].info;
+		if (!same_campaign(a, b, &what)) {
+			snprintf(out->err, sizeof(out->err),
+				 "%s and %s are not shards of one campaign: "
+				 "their %s differs", ms[0].path, ms[i].path,
+				 what);
+			return RUNNER_ERR_PARAMS;
+		}
+		if (b->status != STORE_DONE && !partial) {
+			snprintf(out->err, sizeof(out->err),
+				 "%s: shard %" PRIu32 " of %" PRIu32 " is %s, "
+				 "not done (%" PRIu64 " runs recorded); finish it "
+				 "with simrun --resume --db %s, then merge",
+				 ms[i].path, b->shard_index, b->shard_count,
+				 store_status_name(b->status), b->runs,
+				 ms[i].path);
+			return RUNNER_ERR_PARAMS;
+		}
+	}
+	if (a->shard_count != n) {
+		snprintf(out->err, sizeof(out->err),
+			 "the campaign was run as %" PRIu32 " shards and %"
+			 PRIu32 " database%s given; give all %" PRIu32,
+			 a->shard_count, n, n == 1 ? " is" : "s are",
+			 a->shard_count);
+		return RUNNER_ERR_PARAMS;
+	}
+	/* Order by shard index; a repeated index means a missing one. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t j = i;
+		while (j < n && ms[j].info.shard_index != i)
+			j++;
+		if (j == n) {
+			snprintf(out->err, sizeof(out->err),
+				 "shard %" PRIu32 " of %" PRIu32 " is missing "
+				 "(a shard was given twice?)", i, n);
+			return RUNNER_ERR_PARAMS;
+		}
+		struct merge_source t = ms[i];
+		ms[i] = ms[j];
+		ms[j] = t;
+	}
+	return RUNNER_OK;
+}
+
+/* "pct_steps":K from a campaign's params_json (0 when absent). */
+static uint64_t params_pct_steps(const char *json)
+{
+	const char *k = strstr(json, "\"pct_steps\":");
+	unsigned long long v = 0;
+
+	if (k && sscanf(k + strlen("\"pct_steps\":"), "%llu", &v) != 1)
+		v = 0;
+	return (uint64_t)v;
+}
+
+struct merge_metrics_ctx {
+	struct store *target;
+	int64_t campaign_id;
+	enum store_rc rc;
+};
+
+static bool merge_metric(void *p, const char *name, const uint64_t *bucket,
+			 uint64_t count)
+{
+	struct merge_metrics_ctx *c = p;
+
+	c->rc = store_metric_add(c->target, c->campaign_id, name, bucket,
+				 count);
+	return c->rc == STORE_OK;
+}
+
+/* Merge the runs, schedule by schedule: schedule i from shard i % n. */
+static enum runner_rc merge_runs(struct merge_source *ms, uint32_t n,
+				 bool partial, struct store *target,
+				 struct runner_scratch *x,
+				 struct runner_result *out)
+{
+	const struct store_campaign_info *a = &ms[0].info;
+
+	for (uint64_t i = 0; i < a->schedules; i++) {
+		struct merge_source *m = &ms[i % n];
+		if (m->done || m->cur->run.idx != i) {
+			if (partial)
+				break;
+			snprintf(out->err, sizeof(out->err),
+				 "%s: shard %" PRIu64 " of %" PRIu32 " lacks "
+				 "schedule %" PRIu64 "; the file is damaged, or "
+				 "was written by a simrun that numbers shards "
+				 "differently", m->path, i % n, n, i);
+			return RUNNER_ERR_PARAMS;
+		}
+		struct store_run r = m->cur->run;
+		struct run_result rr = run_of(&r);
+		uint32_t f = final_findings(x->graph, i, m->cur->findings,
+					    m->cur->findings_count,
+					    r.lock_events, r.lock_events_count,
+					    x->findings, &x->found, true, NULL);
+		count_run(out, &rr, x->findings, f);
+		if (target) {
+			bool keep = a->keep_decisions || f > 0 ||
+				    r.outcome != RUN_OK;
+			if (keep && !m->cur->has_decisions) {
+				snprintf(out->err, sizeof(out->err),
+					 "%s: schedule %" PRIu64 " has a "
+					 "finding once merged but its shard "
+					 "kept no decision log", m->path, i);
+				return RUNNER_ERR_PARAMS;
+			}
+			/* The store keeps the log exactly when one process
+			 * would have (a finding, a bad outcome, or
+			 * --keep-decisions), not when the shard did. */
+			r.keep_decisions = false;
+			if (store_batch_full(target) &&
+			    store_flush(target) != STORE_OK)
+				return store_failed(out, target);
+			if (store_run_add(target, out->campaign_id, &r,
+					  x->findings, f) != STORE_OK)
+				return store_failed(out, target);
+		}
+		enum runner_rc rc = merge_advance(m, out);
+		if (rc != RUNNER_OK)
+			return rc;
+	}
+	return RUNNER_OK;
+}
+
+enum runner_rc runner_merge(const struct runner_merge_params *p,
+			    struct runner_result *out)
+{
+	struct merge_source *ms = NULL;
+	struct runner_scratch *x = NULL;
+	struct store *target = NULL;
+	enum runner_rc rc = RUNNER_OK;
+	uint32_t n = p->sources_count;
+	char err[STORE_MESSAGE_MAX];
+
+	SIM_ASSERT(p != NULL && out != NULL);
+	SIM_ASSERT(n >= 1 && p->sources != NULL);
+	memset(out, 0, sizeof(*out));
+	out->status = STORE_FAILED;
+	metrics_reset(&out->metrics);
+	ms = calloc(n, sizeof(*ms));
+	x = scratch_create();
+	bool nomem = !ms || !x;
+	for (uint32_t i = 0; ms && i < n; i++) {
+		ms[i].path = p->sources[i];
+		ms[i].cur = malloc(sizeof(*ms[i].cur));
+		nomem |= ms[i].cur == NULL;
+	}
+	if (nomem) {
+		snprintf(out->err, sizeof(out->err), "out of memory merging");
+		rc = RUNNER_ERR_NOMEM;
+		goto done;
+	}
+	for (uint32_t i = 0; i < n && rc == RUNNER_OK; i++)
+		rc = merge_open(&ms[i], out);
+	if (rc == RUNNER_OK)
+		rc = merge_check(ms, n, p->partial, out);
+	if (rc != RUNNER_OK)
+		goto done;
+	const struct store_campaign_info *a = &ms[0].info;
+	out->pct_steps = params_pct_steps(a->params_json);
+
+	if (p->target) {
+		struct store_opts o = { .keep_all_decisions = a->keep_decisions };
+		if (store_open(p->target, &o, &target, out->err,
+			       sizeof(out->err)) != STORE_OK) {
+			rc = RUNNER_ERR_STORE;
+			goto done;
+		}
+		struct store_campaign c = {
+			.scenario_name = a->scenario_name,
+			.scenario_json = a->scenario_json,
+			.scenario_json_len = a->scenario_json_len,
+			.variant = a->variant,
+			.strategy = a->strategy,
+			.params_json = a->params_json,
+			.base_seed = a->base_seed,
+			.schedules = a->schedules,
+		};
+		if (store_campaign_begin(target, &c, &out->campaign_id) !=
+		    STORE_OK) {
+			rc = store_failed(out, target);
+			goto done;
+		}
+	}
+	for (uint32_t i = 0; i < n && rc == RUNNER_OK; i++) {
+		store_cursor_open(ms[i].st, ms[i].info.campaign_id);
+		ms[i].open_cursor = true;
+		rc = merge_advance(&ms[i], out);
+	}
+	if (rc == RUNNER_OK)
+		rc = merge_runs(ms, n, p->partial, target, x, out);
+	collect_cycles(out, x->graph);
+	out->status = rc != RUNNER_OK ? STORE_FAILED
+		      : out->schedules_run == a->schedules ? STORE_DONE
+							   : STORE_INTERRUPTED;
+	if (target) {
+		/* Metric counts add up: the shards' sum is the campaign's. */
+		struct merge_metrics_ctx mc = { target, out->campaign_id,
+						STORE_OK };
+		for (uint32_t i = 0; i < n && rc == RUNNER_OK; i++) {
+			if (store_campaign_metrics(ms[i].st, ms[i].info.campaign_id,
+						   merge_metric, &mc) != STORE_OK)
+				rc = store_failed(out, ms[i].st);
+			else if (mc.rc != STORE_OK)
+				rc = store_failed(out, target);
+		}
+		if (store_campaign_end(target, out->campaign_id,
+				       out->status) != STORE_OK) {
+			if (rc == RUNNER_OK)
+				rc = store_failed(out, target);
+		} else if (rc == RUNNER_OK) {
+			rc = find_run_ids(out, target);
+		}
+	}
+done:
+	for (uint32_t i = 0; ms && i < n; i++) {
+		if (ms[i].open_cursor)
+			store_cursor_close(ms[i].st);
+		store_close(ms[i].st, NULL, 0);
+		store_campaign_info_free(&ms[i].info);
+		free(ms[i].cur);
+	}
+	if (target && store_close(target, err, sizeof(err)) != STORE_OK &&
+	    rc == RUNNER_OK) {
+		snprintf(out->err, sizeof(out->err), "%s", err);
+		rc = RUNNER_ERR_STORE;
+	}
+	free(ms);
+	scratch_destroy(x);
+	out->rc = rc;
 	return rc;
 }
 

@@ -137,6 +137,37 @@ struct runner_result {
 enum runner_rc runner_run(const struct runner_params *p,
 			  struct runner_result *out);
 
+/* Whether campaign p may be split over processes (split: --jobs,
+ * --shard) or resumed; false with a message in err when not (dfs; a split
+ * --stop-on-first). */
+bool runner_can_split(const struct runner_params *p, bool split, bool resume,
+		      char *err, size_t len);
+
+/* What runner_merge combines. */
+struct runner_merge_params {
+	const char *const *sources;	/* shard databases, any order */
+	uint32_t sources_count;
+	const char *target;		/* record the campaign here, or NULL */
+	/* Merge what every shard reached (--jobs after an interrupt): the
+	 * schedules up to the first one missing, recorded as interrupted.
+	 * Otherwise every shard must be done and complete. */
+	bool partial;
+};
+
+/*
+ * Combine the N shard databases of one campaign (each from --shard K/N,
+ * or a --jobs worker) into one campaign equal to the one a single process
+ * records: the same runs in schedule order, the same findings (lock_order
+ * computed from the shards' lock-graph events in schedule order, as
+ * runner_run does), the same kept decision logs, the metric counts summed.
+ * Fills *out as runner_run does, except out->metrics (the shards keep
+ * histogram buckets, not their sums and extremes).  A mismatch between
+ * shards, a missing or unfinished shard: RUNNER_ERR_PARAMS with err saying
+ * which file and what; database errors: RUNNER_ERR_STORE.
+ */
+enum runner_rc runner_merge(const struct runner_merge_params *p,
+			    struct runner_result *out);
+
 /* How strictly a replay follows its log. */
 enum runner_replay_mode {
 	/* The recorded run exactly: a recorded choice that is not enabled,

@@ -20,6 +20,7 @@ static const struct {
 	{ "compare", cmd_compare, "run every variant of a scenario with the same seeds, side by side" },
 	{ "check", cmd_check, "verify scenarios' expected findings" },
 	{ "validate", cmd_validate, "check scenarios and their variants without running them" },
+	{ "merge", cmd_merge, "combine the shard databases of one campaign (--shard K/N)" },
 };
 
 /* The campaign's options (the command people run most), then the other
