@@ -526,13 +526,14 @@ enum runner_rc runner_run(const struct runner_params *p,
 					       x->findings, &x->found,
 					       shards == 1, &lock_order);
 		count_run(out, &r, x->findings, kept);
-		metrics_merge(&x->batch, checkers_run_metrics(ck));
 		if (p->store) {
 			struct store_run sr;
 			store_run_fill(&sr, &r, e);
 			sr.lock_events = ev;
 			sr.lock_events_count = evn;
 			sr.keep_decisions = shards > 1 && has_dep_event(ev, evn);
+			/* A full batch is committed with the metrics of its
+			 * own runs, before this run joins the next one. */
 			enum store_rc src = STORE_OK;
 			if (store_batch_full(p->store))
 				src = flush_batch(p->store, out->campaign_id, x);
@@ -544,6 +545,7 @@ enum runner_rc runner_run(const struct runner_params *p,
 				break;
 			}
 		}
+		metrics_merge(&x->batch, checkers_run_metrics(ck));
 		if (p->after_run && !p->after_run(p->ctx, &r, e)) {
 			rc = RUNNER_STOPPED;
 			break;

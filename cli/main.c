@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs("usage: simrun SCENARIO [options]\n"
-		      "       simrun replay|regress|compare|check|validate [options]\n"
+		      "       simrun replay|regress|compare|check|validate|merge [options]\n"
 		      "simrun --help says more.\n",
 		      stderr);
 		return EXIT_USAGE;
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 					return commands[i].fn(2, args);
 				}
 			}
-			cli_error(NULL, "no command %s (commands: replay, regress, compare, check, validate)",
+			cli_error(NULL, "no command %s (commands: replay, regress, compare, check, validate, merge)",
 				  argv[2]);
 			return EXIT_USAGE;
 		}
