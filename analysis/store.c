@@ -344,9 +344,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" (SELECT count(*) FROM main.run r WHERE r.campaign_id = c.id)"
 		" FROM main.campaign c WHERE id = ?1",
 	[ST_CURSOR_RUNS] =
-		"SELECT id, idx, seed, outcome, steps, virtual_ns, trace_hash,"
-		" decisions_count, decisions FROM main.run WHERE campaign_id = ?1"
-		" ORDER BY idx",
+		"SELECT r.id, r.idx, r.seed, r.outcome, r.steps, r.virtual_ns,"
+		" r.trace_hash, r.decisions_count, r.decisions,"
+		" EXISTS (SELECT 1 FROM main.finding f WHERE f.run_id = r.id),"
+		" EXISTS (SELECT 1 FROM main.lock_event l WHERE l.run_id = r.id)"
+		" FROM main.run r WHERE r.campaign_id = ?1 ORDER BY r.idx",
 	[ST_CURSOR_FINDINGS] =
 		"SELECT kind, signature, summary, detail_json, step, time_ns, task,"
 		" hits FROM main.finding WHERE run_id = ?1 ORDER BY id",
@@ -1870,14 +1872,20 @@ void store_cursor_close(struct store *s)
 	s->iterating = false;
 }
 
-/* The findings and events of cursor run out->run_id. */
+/* The findings and events of cursor run out->run_id (most runs have
+ * neither: the cursor's query says so, and these queries are skipped). */
 static enum store_rc cursor_children(struct store *s,
-				     struct store_cursor_run *out)
+				     struct store_cursor_run *out,
+				     bool findings, bool events)
 {
 	sqlite3_stmt *st = s->st[ST_CURSOR_FINDINGS];
 	enum store_rc rc = STORE_OK;
-	int src;
+	int src = SQLITE_DONE;
 
+	out->run.lock_events = out->lock_events;
+	out->run.lock_events_count = 0;
+	if (!findings)
+		goto events;
 	sqlite3_bind_int64(st, 1, out->run_id);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t task = TRACE_NO_TASK, hits = 0;
@@ -1917,7 +1925,9 @@ static enum store_rc cursor_children(struct store *s,
 	sqlite3_clear_bindings(st);
 	if (rc != STORE_OK)
 		return rc;
-
+events:
+	if (!events)
+		return STORE_OK;
 	st = s->st[ST_CURSOR_EVENTS];
 	sqlite3_bind_int64(st, 1, out->run_id);
 	uint32_t n = 0;
@@ -1984,7 +1994,8 @@ enum store_rc store_cursor_next(struct store *s, struct store_cursor_run *out,
 		 * finds. */
 		r->keep_decisions = true;
 	}
-	rc = cursor_children(s, out);
+	rc = cursor_children(s, out, sqlite3_column_int(st, 9) != 0,
+			     sqlite3_column_int(st, 10) != 0);
 	return rc;
 }
 

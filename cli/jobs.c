@@ -11,19 +11,36 @@
  * commits its own batches, so a killed worker's file keeps what it ran,
  * and --jobs is exactly --shard plus merge, one code path to test.
  *
- * Signals: the workers inherit the parent's handlers (cli_catch_interrupts
- * before fork).  Ctrl-C reaches the whole process group; a SIGTERM sent to
- * the parent alone is forwarded to every worker.  Each worker finishes its
- * schedule, records its shard as interrupted and reports; the parent then
- * merges the schedules every shard reached (a prefix of the campaign) as
- * an interrupted campaign and exits 128+N.  A worker that dies without a
- * report (killed, crashed) is named with its slice and seed, exit 3.
+ * Stopping (SIGINT, SIGTERM, SIGPIPE to the parent, or Ctrl-C to the
+ * process group): the workers ignore those signals and the parent stops
+ * them, so that what is recorded is a prefix of the campaign, schedules
+ * 0..S, with nothing run past S: the metric sums then belong to exactly
+ * the recorded runs and --resume continues it to the campaign a single
+ * process records.  The protocol, over a shared page:
+ *  1. the parent sets `stopping`;
+ *  2. each worker, after its current run, publishes the next schedule it
+ *     would run (`next[k]`, or NEXT_DONE when its slice is finished) and
+ *     waits;
+ *  3. the parent publishes S = max(next[k]) - 1 in `stop_after`;
+ *  4. each worker runs on while its next schedule is <= S, then records
+ *     its shard as interrupted and reports.
+ * Every worker has then run all its schedules <= S (those below next[k]
+ * before step 2, the rest in step 4) and none above.  The parent merges
+ * 0..S as an interrupted campaign and exits 128+N.  A worker that dies
+ * without a report (killed, crashed) is named with its slice and seed,
+ * the others are killed, and simrun exits 3; the shard files are kept.
+ * Workers die with the parent (PR_SET_PDEATHSIG), so a second Ctrl-C,
+ * which ends the parent at once, ends them too.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,22 +54,53 @@ struct worker_report {
 	struct metrics metrics;
 };
 
+/* The stop protocol's page, shared by the parent and the workers. */
+#define NEXT_DONE UINT64_MAX
+#define STOP_UNSET UINT64_MAX
+struct jobs_shared {
+	atomic_int stopping;
+	atomic_uint_least64_t stop_after;	/* S, STOP_UNSET until set */
+	atomic_int acked[CLI_JOBS_MAX];
+	atomic_uint_least64_t next[CLI_JOBS_MAX];
+};
+
 struct worker {
 	pid_t pid;
-	int fd;				/* read end of its pipe */
+	int fd;				/* read end of its pipe, or -1 */
 	char path[CLI_PATH_MAX];	/* its shard database */
 	struct worker_report report;
+	size_t got;			/* bytes of the report read */
 	bool reported;
 	int wait_status;
+};
+
+/* The worker's side of the protocol (see the top of this file). */
+struct worker_ctx {
+	struct jobs_shared *sh;
+	uint32_t k;
+	uint32_t jobs;
+	pid_t parent;
 };
 
 static bool worker_after_run(void *ctx, const struct run_result *r,
 			     const struct engine *e)
 {
-	(void)ctx;
-	(void)r;
+	struct worker_ctx *w = ctx;
+	uint64_t next = r->index + w->jobs;
+
 	(void)e;
-	return cli_interrupted == 0;
+	if (!atomic_load(&w->sh->stopping))
+		return true;
+	if (!atomic_load(&w->sh->acked[w->k])) {
+		atomic_store(&w->sh->next[w->k], next);
+		atomic_store(&w->sh->acked[w->k], 1);
+	}
+	while (atomic_load(&w->sh->stop_after) == STOP_UNSET) {
+		if (getppid() != w->parent)
+			return false;
+		usleep(1000);
+	}
+	return next <= atomic_load(&w->sh->stop_after);
 }
 
 static bool write_all(int fd, const void *buf, size_t len)
@@ -74,8 +122,19 @@ static bool write_all(int fd, const void *buf, size_t len)
 /* In the child: run shard k, report, and end the process. */
 static void worker_main(const struct runner_params *base, uint32_t k,
 			uint32_t jobs, const struct store_opts *so,
-			const char *path, int fd)
+			const char *path, int fd, struct jobs_shared *sh,
+			pid_t parent)
 {
+	struct worker_ctx wc = { sh, k, jobs, parent };
+
+	/* The parent stops the workers (see the top of this file); they
+	 * end with it. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(EXIT_INTERNAL);
 	struct worker_report *rep = calloc(1, sizeof(*rep));
 	struct runner_result *res = calloc(1, sizeof(*res));
 	struct runner_params p = *base;
@@ -91,7 +150,7 @@ static void worker_main(const struct runner_params *base, uint32_t k,
 		p.store = st;
 		p.trace_out = NULL;
 		p.after_run = worker_after_run;
-		p.ctx = NULL;
+		p.ctx = &wc;
 		runner_run(&p, res);
 		rep->rc = res->rc;
 		rep->status = res->status;
@@ -104,38 +163,111 @@ static void worker_main(const struct runner_params *base, uint32_t k,
 			snprintf(rep->err, sizeof(rep->err), "%s", err);
 		}
 	}
+	/* Finished before the parent asked to stop: nothing more to run. */
+	if (!atomic_load(&sh->acked[k])) {
+		atomic_store(&sh->next[k], NEXT_DONE);
+		atomic_store(&sh->acked[k], 1);
+	}
 	if (write_all(fd, rep, sizeof(*rep)))
 		code = EXIT_CLEAN;
 	close(fd);
 	_exit(code);
 }
 
-/* Read the worker's report; a signal meanwhile is forwarded to every
- * worker, once. */
-static void read_report(struct worker *w, struct worker *all, uint32_t n,
-			bool *forwarded)
+/* Is worker w still running?  (Reaps it when it is not.) */
+static bool worker_alive(struct worker *w)
 {
-	char *p = (char *)&w->report;
-	size_t got = 0;
+	if (w->pid <= 0)
+		return false;
+	pid_t r = waitpid(w->pid, &w->wait_status, WNOHANG);
+	if (r == w->pid)
+		w->pid = -w->pid;	/* reaped: keep its status */
+	return r == 0;
+}
 
-	while (got < sizeof(w->report)) {
-		ssize_t r = read(w->fd, p + got, sizeof(w->report) - got);
-		if (r < 0 && errno == EINTR) {
-			if (cli_interrupted && !*forwarded) {
-				for (uint32_t i = 0; i < n; i++)
-					if (all[i].pid > 0)
-						kill(all[i].pid, cli_interrupted);
-				*forwarded = true;
-			}
+/* Steps 1 to 3 of the stop protocol.  A worker that dies meanwhile is
+ * left to the report reading, which names it. */
+static void stop_workers(struct jobs_shared *sh, struct worker *w,
+			 uint32_t jobs)
+{
+	uint64_t s = 0;
+	bool any = false;
+
+	atomic_store(&sh->stopping, 1);
+	for (uint32_t k = 0; k < jobs; k++) {
+		while (!atomic_load(&sh->acked[k]) && worker_alive(&w[k]))
+			usleep(1000);
+		uint64_t next = atomic_load(&sh->next[k]);
+		if (atomic_load(&sh->acked[k]) && next != NEXT_DONE) {
+			s = !any || next > s ? next : s;
+			any = true;
+		}
+	}
+	/* No worker left with schedules to run: nothing is cut. */
+	atomic_store(&sh->stop_after, any ? s - 1 : STOP_UNSET - 1);
+}
+
+/* Read every worker's report as it comes (poll): a worker that ends
+ * without one is found at once, and the others are killed.  Returns the
+ * first worker found dead, or -1. */
+static int32_t read_reports(struct worker *w, uint32_t jobs,
+			    struct jobs_shared *sh)
+{
+	int32_t first_dead = -1;
+	struct pollfd pfd[CLI_JOBS_MAX];
+	bool stopped = false, killed = false;
+
+	for (;;) {
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < jobs; k++)
+			if (w[k].fd >= 0)
+				pfd[n++] = (struct pollfd){ .fd = w[k].fd,
+							    .events = POLLIN };
+		if (n == 0)
+			break;
+		if (cli_interrupted && !stopped) {
+			stop_workers(sh, w, jobs);
+			stopped = true;
+		}
+		if (poll(pfd, n, -1) < 0) {
+			SIM_ASSERT(errno == EINTR);
 			continue;
 		}
-		if (r <= 0)
-			break;
-		got += (size_t)r;
+		for (uint32_t k = 0; k < jobs; k++) {
+			struct worker *x = &w[k];
+			uint32_t i = 0;
+			while (i < n && pfd[i].fd != x->fd)
+				i++;
+			if (x->fd < 0 || i == n || !pfd[i].revents)
+				continue;
+			ssize_t r = read(x->fd, (char *)&x->report + x->got,
+					 sizeof(x->report) - x->got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r > 0) {
+				x->got += (size_t)r;
+				continue;
+			}
+			close(x->fd);
+			x->fd = -1;
+			x->reported = x->got == sizeof(x->report);
+			if (!x->reported && !killed) {
+				for (uint32_t j = 0; j < jobs; j++)
+					if (w[j].pid > 0 && j != k)
+						kill(w[j].pid, SIGKILL);
+				killed = true;
+				first_dead = (int32_t)k;
+			}
+		}
 	}
-	w->reported = got == sizeof(w->report);
-	close(w->fd);
-	w->fd = -1;
+	for (uint32_t k = 0; k < jobs; k++) {
+		if (w[k].pid <= 0)
+			continue;
+		while (waitpid(w[k].pid, &w[k].wait_status, 0) < 0 &&
+		       errno == EINTR)
+			;
+	}
+	return first_dead;
 }
 
 static void remove_db(const char *path)
@@ -156,12 +288,24 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 	struct worker *w = calloc(jobs, sizeof(*w));
 	char dir[CLI_PATH_MAX] = "";
 	const char **paths = calloc(jobs, sizeof(*paths));
-	bool forwarded = false, died = false, stopped = false;
+	bool died = false, stopped = false;
 	enum runner_rc rc = RUNNER_OK;
+	struct jobs_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	SIM_ASSERT(jobs >= 2);
+	SIM_ASSERT(jobs >= 2 && jobs <= CLI_JOBS_MAX);
 	memset(res, 0, sizeof(*res));
-	if (!w || !paths) {
+	if (sh == MAP_FAILED)
+		sh = NULL;
+	if (sh) {
+		atomic_init(&sh->stopping, 0);
+		atomic_init(&sh->stop_after, STOP_UNSET);
+		for (uint32_t k = 0; k < CLI_JOBS_MAX; k++) {
+			atomic_init(&sh->acked[k], 0);
+			atomic_init(&sh->next[k], 0);
+		}
+	}
+	if (!w || !paths || !sh) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		rc = RUNNER_ERR_NOMEM;
 		goto out;
@@ -196,6 +340,7 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 	}
 	fflush(stdout);
 	fflush(stderr);
+	pid_t parent = getpid();
 	for (uint32_t k = 0; k < jobs; k++) {
 		int fd[2];
 		if (pipe(fd) != 0) {
@@ -210,7 +355,8 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 			close(fd[0]);
 			for (uint32_t j = 0; j < k; j++)
 				close(w[j].fd);
-			worker_main(p, k, jobs, so, w[k].path, fd[1]);
+			worker_main(p, k, jobs, so, w[k].path, fd[1], sh,
+				    parent);
 		}
 		close(fd[1]);
 		if (pid < 0) {
@@ -224,46 +370,39 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 		w[k].pid = pid;
 		w[k].fd = fd[0];
 	}
-	/* A fork that failed part-way: stop the workers started. */
+	/* A fork that failed part-way: end the workers started. */
 	if (rc != RUNNER_OK)
 		for (uint32_t k = 0; k < jobs; k++)
 			if (w[k].pid > 0)
-				kill(w[k].pid, SIGTERM);
-	for (uint32_t k = 0; k < jobs; k++) {
-		if (w[k].pid <= 0)
-			continue;
-		read_report(&w[k], w, jobs, &forwarded);
-		while (waitpid(w[k].pid, &w[k].wait_status, 0) < 0 &&
-		       errno == EINTR)
-			;
-	}
+				kill(w[k].pid, SIGKILL);
+	int32_t dead = read_reports(w, jobs, sh);
 	if (rc != RUNNER_OK)
 		goto out;
 
 	metrics_reset(&res->metrics);
 	struct metrics sum;
 	metrics_reset(&sum);
-	for (uint32_t k = 0; k < jobs; k++) {
+	if (dead >= 0) {
+		uint32_t k = (uint32_t)dead;
+		int ws = w[k].wait_status;
+		char how[96];
+		if (WIFSIGNALED(ws))
+			snprintf(how, sizeof(how), "was killed by signal %d (%s)",
+				 WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+		else
+			snprintf(how, sizeof(how), "exited with status %d",
+				 WEXITSTATUS(ws));
+		snprintf(res->err, sizeof(res->err),
+			 "worker %" PRIu32 " of %" PRIu32 " (schedules i with i %% %"
+			 PRIu32 " == %" PRIu32 ", base seed %" PRIu64 ", database "
+			 "%.300s) %s without reporting; the other workers were "
+			 "stopped and the campaign is not recorded (the workers' "
+			 "databases are kept)",
+			 k, jobs, jobs, k, p->base_seed, w[k].path, how);
+		died = true;
+	}
+	for (uint32_t k = 0; k < jobs && !died; k++) {
 		struct worker *x = &w[k];
-		if (!x->reported) {
-			char how[64];
-			if (WIFSIGNALED(x->wait_status))
-				snprintf(how, sizeof(how), "was killed by signal %d (%s)",
-					 WTERMSIG(x->wait_status),
-					 strsignal(WTERMSIG(x->wait_status)));
-			else
-				snprintf(how, sizeof(how), "exited with status %d",
-					 WEXITSTATUS(x->wait_status));
-			if (!died)
-				snprintf(res->err, sizeof(res->err),
-					 "worker %" PRIu32 " of %" PRIu32 " (schedules i "
-					 "with i %% %" PRIu32 " == %" PRIu32 ", base seed %"
-					 PRIu64 ", database %s) %s without reporting; "
-					 "the campaign is not recorded",
-					 k, jobs, jobs, k, p->base_seed, x->path, how);
-			died = true;
-			continue;
-		}
 		if (x->report.rc == RUNNER_STOPPED) {
 			stopped = true;
 		} else if (x->report.rc != RUNNER_OK && rc == RUNNER_OK) {
@@ -303,5 +442,7 @@ out:
 		rmdir(dir);
 	free(paths);
 	free(w);
+	if (sh)
+		munmap(sh, sizeof(*sh));
 	return rc;
 }

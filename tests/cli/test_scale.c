@@ -357,3 +357,54 @@ Test(scale, a_worker_that_dies_is_named_and_exit_3)
 			      "signal 9"), "%s", err);
 	free(err);
 }
+
+Test(scale, jobs_stopped_by_sigterm_record_a_prefix_that_resumes)
+{
+	char *out = NULL;
+
+	int rc = simrun_in("whole", &out, LONG);
+	cr_assert_eq(rc, 1, "%s", out);
+	free(out);
+
+	rc = test_shf(NULL, NULL, "mkdir -p %s/jobs && cd %s/jobs && "
+		      "{ %s %s --jobs 2 --commit-every 8 >out.txt 2>err.txt & "
+		      "echo $! >pid.txt; wait $!; echo $? >rc.txt; } &",
+		      dir, dir, test_simrun_path(), LONG);
+	cr_assert_eq(rc, 0);
+	int tries = 0;
+	while (committed("jobs/simrun.db.job0") < 16) {
+		cr_assert_lt(tries++, 2000, "worker 0 never committed");
+		usleep(10000);
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "%s/jobs/pid.txt", dir);
+	char *pid = test_read_file(path);
+	/* To simrun alone, not its process group: it must pass it on. */
+	cr_assert_eq(kill((pid_t)atol(pid), SIGTERM), 0);
+	free(pid);
+	snprintf(path, sizeof(path), "%s/jobs/rc.txt", dir);
+	for (tries = 0; access(path, F_OK) != 0; tries++) {
+		cr_assert_lt(tries, 3000, "simrun --jobs did not stop");
+		usleep(10000);
+	}
+	usleep(50000);
+	char *code = test_read_file(path);
+	cr_expect_str_eq(code, "143\n");
+	free(code);
+	snprintf(path, sizeof(path), "%s/jobs/simrun.db", dir);
+	char *st = test_sql_text(path, "SELECT status FROM campaign");
+	cr_expect_str_eq(st, "interrupted");
+	free(st);
+	int64_t runs = test_sql_int(path, "SELECT count(*) FROM run");
+	cr_expect_gt(runs, 0);
+	cr_expect_lt(runs, 6000);
+	cr_expect_eq(test_sql_int(path, "SELECT max(idx) + 1 FROM run"), runs,
+		     "the interrupted campaign is not a prefix");
+
+	rc = simrun_in("jobs", &out, "--resume");
+	cr_expect_eq(rc, 1, "%s", out);
+	cr_expect(strstr(out, "campaign 1: 6000 of 6000 schedules run (done)"),
+		  "%s", out);
+	free(out);
+	expect_same_dump("whole/simrun.db", "jobs/simrun.db");
+}
