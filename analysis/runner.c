@@ -473,7 +473,12 @@ enum runner_rc runner_run(const struct runner_params *p,
 		goto done;
 	}
 
-	if (p->store && p->resume_campaign_id) {
+	if (p->store && p->attach_campaign_id) {
+		/* A --jobs worker: the parent began the campaign. */
+		store_campaign_attach(p->store, p->attach_campaign_id,
+				      p->attach_run_id_base);
+		out->campaign_id = p->attach_campaign_id;
+	} else if (p->store && p->resume_campaign_id) {
 		if (store_campaign_reopen(p->store, p->resume_campaign_id) !=
 		    STORE_OK) {
 			rc = store_failed(out, p->store);
@@ -581,7 +586,17 @@ enum runner_rc runner_run(const struct runner_params *p,
 
 	out->metrics = *checkers_campaign_metrics(ck);
 	collect_cycles(out, x->graph);
-	if (p->store) {
+	if (p->store && p->attach_campaign_id) {
+		enum store_rc src = rc == RUNNER_ERR_STORE
+					    ? STORE_OK
+					    : store_metrics(p->store,
+							    out->campaign_id,
+							    &x->batch);
+		if (src == STORE_OK)
+			src = store_campaign_detach(p->store);
+		if (src != STORE_OK && rc != RUNNER_ERR_STORE)
+			rc = store_failed(out, p->store);
+	} else if (p->store) {
 		enum store_rc src = rc == RUNNER_ERR_STORE
 					    ? STORE_OK
 					    : store_metrics(p->store,
@@ -612,6 +627,162 @@ done:
 	}
 	strategy_destroy(s);
 	scratch_destroy(x);
+	return rc;
+}
+
+static uint64_t params_pct_steps(const char *json);
+
+/* --------------------------------------------- a campaign of workers */
+
+enum runner_rc runner_campaign_begin(struct runner_params *p,
+				     struct store *st, int64_t *campaign_id,
+				     int64_t *id_base, char *err, size_t len)
+{
+	char params[512];
+
+	SIM_ASSERT(p != NULL && st != NULL && campaign_id != NULL);
+	*campaign_id = 0;
+	if (p->strategy.kind == STRATEGY_PCT && p->strategy.pct_steps == 0) {
+		struct engine *e = campaign_engine(p->sc, NULL);
+		if (!e) {
+			snprintf(err, len, "cannot create the engine: %s",
+				 strerror(errno));
+			return RUNNER_ERR_NOMEM;
+		}
+		p->strategy.pct_steps = campaign_estimate_pct_steps(e, p->sc,
+								    p->base_seed);
+		engine_end(e);
+		engine_destroy(e);
+	}
+	bool fits = runner_params_json(p, p->strategy.pct_steps, params,
+				       sizeof(params));
+	SIM_ASSERT(fits);
+	struct store_campaign c = {
+		.scenario_name = p->sc->name,
+		.scenario_json = p->sc->json_text,
+		.scenario_json_len = p->sc->json_len,
+		.variant = p->sc->variant,
+		.strategy = strategy_kind_name(p->strategy.kind),
+		.params_json = params,
+		.base_seed = p->base_seed,
+		.schedules = p->schedules,
+	};
+	if (store_campaign_begin(st, &c, campaign_id) != STORE_OK ||
+	    store_campaign_detach(st) != STORE_OK ||
+	    store_reserve_run_ids(st, *campaign_id, p->schedules, id_base) !=
+		    STORE_OK) {
+		snprintf(err, len, "%s", store_error(st));
+		return RUNNER_ERR_STORE;
+	}
+	return RUNNER_OK;
+}
+
+enum runner_rc runner_finish(struct store *st, int64_t campaign_id,
+			     bool interrupted, struct runner_result *out)
+{
+	struct runner_scratch *x = scratch_create();
+	struct store_campaign_info ci;
+	struct store_refind *todo = NULL;
+	uint32_t todo_count = 0, todo_cap = 0;
+	uint64_t totals[RUN_OUTCOMES_COUNT];
+	enum runner_rc rc = RUNNER_OK;
+	bool done = false;
+
+	SIM_ASSERT(st != NULL && out != NULL);
+	memset(out, 0, sizeof(*out));
+	memset(&ci, 0, sizeof(ci));
+	metrics_reset(&out->metrics);
+	out->campaign_id = campaign_id;
+	out->status = STORE_FAILED;
+	if (!x) {
+		snprintf(out->err, sizeof(out->err), "out of memory");
+		rc = RUNNER_ERR_NOMEM;
+		goto end;
+	}
+	if (store_campaign_info(st, campaign_id, &ci) != STORE_OK ||
+	    store_outcome_counts(st, campaign_id, totals) != STORE_OK) {
+		rc = store_failed(out, st);
+		goto end;
+	}
+	out->pct_steps = params_pct_steps(ci.params_json);
+	/* The runs that can matter, in schedule order, through the same
+	 * final_findings as every other mode; the rest only count as ok. */
+	store_cursor_open_notable(st, campaign_id);
+	while (rc == RUNNER_OK) {
+		if (store_cursor_next(st, &x->cur, &done) != STORE_OK) {
+			rc = store_failed(out, st);
+			break;
+		}
+		if (done)
+			break;
+		const struct store_run *r = &x->cur.run;
+		struct run_result rr = run_of(r);
+		uint32_t lo;
+		uint32_t n = final_findings(x->graph, r->idx, x->cur.findings,
+					    x->cur.findings_count,
+					    r->lock_events, r->lock_events_count,
+					    x->findings, &x->found, true, &lo);
+		count_run(out, &rr, x->findings, n);
+		/* A worker kept the log of a run that added a dependency
+		 * (it might close a cycle); keep it only if one process
+		 * would have. */
+		bool drop = x->cur.has_decisions && !ci.keep_decisions &&
+			    !runner_is_problem(r->outcome, n);
+		if (!lo && !drop)
+			continue;
+		if (todo_count == todo_cap) {
+			todo_cap = todo_cap ? 2 * todo_cap : 64;
+			struct store_refind *t = realloc(todo, todo_cap * sizeof(*t));
+			if (!t) {
+				rc = RUNNER_ERR_NOMEM;
+				break;
+			}
+			todo = t;
+		}
+		/* Rewritten once the cursor is closed. */
+		struct store_refind *t = &todo[todo_count++];
+		*t = (struct store_refind){ x->cur.run_id, drop, n, NULL };
+		if (lo) {
+			t->findings = malloc(n * sizeof(*t->findings));
+			if (!t->findings) {
+				rc = RUNNER_ERR_NOMEM;
+				break;
+			}
+			memcpy(t->findings, x->findings, n * sizeof(*t->findings));
+		}
+	}
+	store_cursor_close(st);
+	if (rc == RUNNER_ERR_NOMEM)
+		snprintf(out->err, sizeof(out->err), "out of memory");
+	if (rc == RUNNER_OK &&
+	    store_runs_refind(st, todo, todo_count) != STORE_OK)
+		rc = store_failed(out, st);
+	/* The runs not read are ok runs without findings. */
+	uint64_t total = 0;
+	for (int o = 0; o < RUN_OUTCOMES_COUNT; o++) {
+		SIM_ASSERT(out->outcomes[o] <= totals[o]);
+		total += totals[o];
+	}
+	out->outcomes[RUN_OK] = totals[RUN_OK];
+	out->schedules_run = total;
+	collect_cycles(out, x->graph);
+	out->status = rc != RUNNER_OK ? STORE_FAILED
+		      : interrupted || total < ci.schedules ? STORE_INTERRUPTED
+							    : STORE_DONE;
+end:
+	if ((store_release_run_ids(st, campaign_id) != STORE_OK ||
+	     store_campaign_attach(st, campaign_id, -1) != STORE_OK ||
+	     store_campaign_end(st, campaign_id, out->status) != STORE_OK) &&
+	    rc == RUNNER_OK)
+		rc = store_failed(out, st);
+	if (rc == RUNNER_OK)
+		rc = find_run_ids(out, st);
+	for (uint32_t i = 0; i < todo_count; i++)
+		free(todo[i].findings);
+	free(todo);
+	store_campaign_info_free(&ci);
+	scratch_destroy(x);
+	out->rc = rc;
 	return rc;
 }
 

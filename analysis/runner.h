@@ -67,6 +67,11 @@ struct runner_params {
 	/* Continue this campaign of `store` (--resume): its committed runs
 	 * are counted, the rest run.  0: begin a new campaign. */
 	int64_t resume_campaign_id;
+	/* A --jobs worker: add this slice's runs to campaign
+	 * attach_campaign_id of `store`, begun by runner_campaign_begin in
+	 * another process, without ending it.  0: not a worker. */
+	int64_t attach_campaign_id;
+	int64_t attach_run_id_base;	/* its reserved run ids' base */
 	FILE *trace_out;		/* text trace of every step, or NULL */
 	/* Record the campaign here (NULL: record nothing).  The runner
 	 * begins and ends the campaign; the caller opens and closes. */
@@ -142,6 +147,29 @@ enum runner_rc runner_run(const struct runner_params *p,
  * --stop-on-first). */
 bool runner_can_split(const struct runner_params *p, bool split, bool resume,
 		      char *err, size_t len);
+
+/*
+ * --jobs: begin campaign p in st for workers to attach to (recorded as a
+ * whole campaign, shard 0 of 1), measuring PCT's k first when it is not
+ * given (p->strategy.pct_steps is set, so the workers need not), and
+ * reserving run ids for it (*id_base, for attach_run_id_base).
+ */
+enum runner_rc runner_campaign_begin(struct runner_params *p,
+				     struct store *st, int64_t *campaign_id,
+				     int64_t *id_base, char *err, size_t len);
+
+/*
+ * --jobs, after the workers: the campaign-wide pass over campaign
+ * campaign_id of st.  Reads schedule 0 and every run with a finding, an
+ * outcome other than ok or a lock-graph event, in schedule order; computes
+ * lock_order as runner_run does and rewrites the findings of the runs
+ * that close a cycle; forgets the decision logs the workers kept only in
+ * case; ends the campaign (done, or interrupted when `interrupted` or
+ * runs are missing) and fills *out as runner_run does, except
+ * out->metrics.  The campaign's rows then equal one process's.
+ */
+enum runner_rc runner_finish(struct store *st, int64_t campaign_id,
+			     bool interrupted, struct runner_result *out);
 
 /* What runner_merge combines. */
 struct runner_merge_params {

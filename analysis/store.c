@@ -181,7 +181,14 @@ static const char schema_v2[] =
 	" run_id INTEGER NOT NULL REFERENCES run(id),"
 	" seq INTEGER NOT NULL CHECK (seq >= 0),"
 	" event TEXT NOT NULL,"
-	" PRIMARY KEY (run_id, seq));";
+	" PRIMARY KEY (run_id, seq));"
+	/* Run ids a --jobs campaign's workers are writing: (id_base,
+	 * last_id], schedule i at id_base + i + 1, so that its ids follow
+	 * schedule order as one process's would.  Every writer allocates
+	 * above it; the row goes when the campaign ends. */
+	"CREATE TABLE run_id_reserved ("
+	" campaign_id INTEGER PRIMARY KEY REFERENCES campaign(id),"
+	" last_id INTEGER NOT NULL);";
 
 static const char *const schema_steps[] = {
 	schema_v1,
@@ -281,17 +288,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_STAGE_LOCK_EVENT] =
 		"INSERT INTO stage.staged_lock_event (run_id, seq, event)"
 		" VALUES (?1, ?2, ?3)",
-	[ST_MAX_RUN_ID] = "SELECT coalesce(max(id), 0) FROM main.run",
+	/* Above every run, and every range reserved for a --jobs campaign. */
+	[ST_MAX_RUN_ID] =
+		"SELECT max(coalesce((SELECT max(id) FROM main.run), 0),"
+		" coalesce((SELECT max(last_id) FROM main.run_id_reserved), 0))",
 	[ST_COPY_RUNS] =
 		"INSERT INTO main.run (id, campaign_id, idx, seed, outcome, steps,"
 		" virtual_ns, trace_hash, decisions_count, decisions)"
-		" SELECT id + ?1, campaign_id, idx, seed, outcome, steps,"
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + idx + 1 ELSE id + ?1 END,"
+		" campaign_id, idx, seed, outcome, steps,"
 		" virtual_ns, trace_hash, decisions_count, decisions"
 		" FROM stage.staged_run ORDER BY id",
 	[ST_COPY_FINDINGS] =
 		"INSERT INTO main.finding (run_id, kind, signature, summary,"
 		" detail_json, step, time_ns, task, hits)"
-		" SELECT run_id + ?1, kind, signature, summary, detail_json, step,"
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + 1 + (SELECT r.idx FROM"
+		" stage.staged_run r WHERE r.id = run_id) ELSE run_id + ?1 END,"
+		" kind, signature, summary, detail_json, step,"
 		" time_ns, task, hits FROM stage.staged_finding ORDER BY id",
 	/* "WHERE true" resolves the parsing ambiguity between a join's ON
 	 * and the upsert's ON CONFLICT (SQLite's documented workaround). */
@@ -302,8 +315,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" DO UPDATE SET count = count + excluded.count",
 	[ST_COPY_LOCK_EVENTS] =
 		"INSERT INTO main.lock_event (run_id, seq, event)"
-		" SELECT run_id + ?1, seq, event FROM stage.staged_lock_event"
-		" ORDER BY run_id, seq",
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + 1 + (SELECT r.idx FROM"
+		" stage.staged_run r WHERE r.id = run_id) ELSE run_id + ?1 END,"
+		" seq, event FROM stage.staged_lock_event ORDER BY run_id, seq",
 	[ST_CAMPAIGN_END] =
 		"UPDATE main.campaign SET status = ?2, ended_at = CURRENT_TIMESTAMP"
 		" WHERE id = ?1",
@@ -348,7 +362,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" r.trace_hash, r.decisions_count, r.decisions,"
 		" EXISTS (SELECT 1 FROM main.finding f WHERE f.run_id = r.id),"
 		" EXISTS (SELECT 1 FROM main.lock_event l WHERE l.run_id = r.id)"
-		" FROM main.run r WHERE r.campaign_id = ?1 ORDER BY r.idx",
+		" FROM main.run r WHERE r.campaign_id = ?1 AND (?2 = 0 OR r.idx = 0"
+		"  OR r.outcome <> 'ok'"
+		"  OR EXISTS (SELECT 1 FROM main.finding f WHERE f.run_id = r.id)"
+		"  OR EXISTS (SELECT 1 FROM main.lock_event l WHERE l.run_id = r.id))"
+		" ORDER BY r.idx",
 	[ST_CURSOR_FINDINGS] =
 		"SELECT kind, signature, summary, detail_json, step, time_ns, task,"
 		" hits FROM main.finding WHERE run_id = ?1 ORDER BY id",
@@ -378,6 +396,10 @@ struct store {
 	uint32_t batch_runs;		/* opts.batch_runs or STORE_BATCH_RUNS */
 	bool any_order;			/* a resumed campaign: runs fill gaps */
 	uint8_t *cursor_decisions;	/* the cursor's current decision log */
+	bool cursor_notable;		/* store_cursor_open_notable */
+	/* Attached to a --jobs campaign: schedule i's run id is
+	 * id_base + i + 1, in the range reserved for it; -1 otherwise. */
+	int64_t id_base;
 
 	char msg[STORE_MESSAGE_MAX];
 	char event_text[LOCKDEP_EVENT_TEXT_MAX];
@@ -904,6 +926,7 @@ enum store_rc store_open(const char *path, const struct store_opts *opts,
 	if (opts)
 		s->opts = *opts;
 	s->batch_runs = s->opts.batch_runs ? s->opts.batch_runs : STORE_BATCH_RUNS;
+	s->id_base = -1;
 
 	src = sqlite3_open_v2(path, &s->db,
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -1038,10 +1061,12 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 	sqlite3_reset(st);
 
 	sqlite3_bind_int64(s->st[ST_COPY_RUNS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_RUNS], 2, s->id_base);
 	rc = step_done(s, ST_COPY_RUNS, doing);
 	if (rc != STORE_OK)
 		goto fail;
 	sqlite3_bind_int64(s->st[ST_COPY_FINDINGS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_FINDINGS], 2, s->id_base);
 	rc = step_done(s, ST_COPY_FINDINGS, doing);
 	if (rc != STORE_OK)
 		goto fail;
@@ -1049,6 +1074,7 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 	if (rc != STORE_OK)
 		goto fail;
 	sqlite3_bind_int64(s->st[ST_COPY_LOCK_EVENTS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_LOCK_EVENTS], 2, s->id_base);
 	rc = step_done(s, ST_COPY_LOCK_EVENTS, doing);
 	if (rc != STORE_OK)
 		goto fail;
@@ -1853,12 +1879,207 @@ enum store_rc store_campaign_reopen(struct store *s, int64_t campaign_id)
 	return STORE_OK;
 }
 
+enum store_rc store_cursor_open_notable(struct store *s, int64_t campaign_id)
+{
+	s->cursor_notable = true;
+	enum store_rc rc = store_cursor_open(s, campaign_id);
+	s->cursor_notable = false;
+	return rc;
+}
+
+enum store_rc store_campaign_attach(struct store *s, int64_t campaign_id,
+				    int64_t id_base)
+{
+	store_check_invariants(s);
+	SIM_ASSERT(s->campaign_id == 0);
+	SIM_ASSERT(campaign_id > 0);
+	SIM_ASSERT(id_base >= -1);
+	s->campaign_id = campaign_id;
+	s->id_base = id_base;
+	s->has_last_idx = false;
+	s->any_order = true;
+	return STORE_OK;
+}
+
+enum store_rc store_campaign_detach(struct store *s)
+{
+	enum store_rc rc;
+
+	store_check_invariants(s);
+	SIM_ASSERT(s->campaign_id > 0);
+	rc = commit_batch(s, STORE_RUNNING);
+	if (rc == STORE_OK) {
+		s->campaign_id = 0;
+		s->has_last_idx = false;
+		s->any_order = false;
+		s->id_base = -1;
+	}
+	store_check_invariants(s);
+	return rc;
+}
+
+enum store_rc store_reserve_run_ids(struct store *s, int64_t campaign_id,
+				    uint64_t count, int64_t *id_base)
+{
+	const char *doing = "reserving run ids for the workers";
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc;
+	int src;
+
+	store_check_invariants(s);
+	SIM_ASSERT(campaign_id > 0 && count <= (uint64_t)INT64_MAX / 2);
+	*id_base = -1;
+	rc = begin_write(s, doing);
+	if (rc != STORE_OK)
+		return rc;
+	src = sqlite3_step(s->st[ST_MAX_RUN_ID]);
+	int64_t base = sqlite3_column_int64(s->st[ST_MAX_RUN_ID], 0);
+	sqlite3_reset(s->st[ST_MAX_RUN_ID]);
+	if (src == SQLITE_ROW)
+		src = sqlite3_prepare_v2(s->db, "INSERT INTO main.run_id_reserved"
+					 " (campaign_id, last_id) VALUES (?1, ?2)",
+					 -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, campaign_id);
+		sqlite3_bind_int64(st, 2, base + (int64_t)count);
+		src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	rc = src == SQLITE_OK ? step_done(s, ST_COMMIT, doing)
+			      : fail_sqlite(s, src, doing);
+	if (rc != STORE_OK) {
+		rollback(s);
+		return rc;
+	}
+	*id_base = base;
+	return STORE_OK;
+}
+
+enum store_rc store_release_run_ids(struct store *s, int64_t campaign_id)
+{
+	char sql[96];
+
+	store_check_invariants(s);
+	snprintf(sql, sizeof(sql), "DELETE FROM main.run_id_reserved WHERE "
+		 "campaign_id = %lld", (long long)campaign_id);
+	return exec_sql(s, sql, "releasing reserved run ids");
+}
+
+enum store_rc store_outcome_counts(struct store *s, int64_t campaign_id,
+				   uint64_t counts[RUN_OUTCOMES_COUNT])
+{
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	store_check_invariants(s);
+	memset(counts, 0, sizeof(uint64_t) * RUN_OUTCOMES_COUNT);
+	src = sqlite3_prepare_v2(s->db, "SELECT outcome, count(*) FROM main.run"
+				 " WHERE campaign_id = ?1 GROUP BY outcome",
+				 -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return fail_sqlite(s, src, "counting outcomes");
+	sqlite3_bind_int64(st, 1, campaign_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		enum run_outcome o;
+		uint64_t n;
+		if (!parse_outcome(sqlite3_column_text(st, 0), &o) ||
+		    !column_u64(st, 1, &n)) {
+			rc = fail(s, STORE_ERR_CORRUPT, "campaign %" PRId64
+				  " has a run with an unknown outcome",
+				  campaign_id);
+			break;
+		}
+		counts[o] = n;
+	}
+	if (rc == STORE_OK && src != SQLITE_DONE)
+		rc = fail_sqlite(s, src, "counting outcomes");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Run one statement of store_runs_refind. */
+static int refind_step(sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? SQLITE_OK : src;
+}
+
+enum store_rc store_runs_refind(struct store *s, const struct store_refind *list,
+				uint32_t count)
+{
+	const char *doing = "rewriting findings after the lock_order pass";
+	sqlite3_stmt *del = NULL, *drop = NULL, *ins = NULL;
+	enum store_rc rc;
+	int src;
+
+	store_check_invariants(s);
+	if (count == 0)
+		return STORE_OK;
+	rc = begin_write(s, doing);
+	if (rc != STORE_OK)
+		return rc;
+	src = sqlite3_prepare_v2(s->db, "DELETE FROM main.finding WHERE run_id = ?1",
+				 -1, &del, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db, "UPDATE main.run SET decisions = NULL"
+					 " WHERE id = ?1", -1, &drop, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db,
+			"INSERT INTO main.finding (run_id, kind, signature, summary,"
+			" detail_json, step, time_ns, task, hits) VALUES (?1, ?2, ?3,"
+			" ?4, CASE WHEN json_valid(?5) THEN ?5"
+			" ELSE json_object('unparsed', ?5) END, ?6, ?7, ?8, ?9)",
+			-1, &ins, NULL);
+	for (uint32_t k = 0; src == SQLITE_OK && k < count; k++) {
+		const struct store_refind *t = &list[k];
+		SIM_ASSERT(t->count <= FINDINGS_PER_RUN_MAX);
+		if (t->drop_decisions) {
+			sqlite3_bind_int64(drop, 1, t->run_id);
+			src = refind_step(drop);
+		}
+		if (src != SQLITE_OK || !t->findings)
+			continue;
+		sqlite3_bind_int64(del, 1, t->run_id);
+		src = refind_step(del);
+		for (uint32_t i = 0; src == SQLITE_OK && i < t->count; i++) {
+			const struct finding *f = &t->findings[i];
+			sqlite3_bind_int64(ins, 1, t->run_id);
+			sqlite3_bind_text(ins, 2, f->kind, -1, SQLITE_STATIC);
+			bind_hex16(ins, 3, f->signature);
+			sqlite3_bind_text(ins, 4, f->summary, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, f->detail, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 6, (int64_t)f->step);
+			sqlite3_bind_int64(ins, 7, (int64_t)f->time_ns);
+			if (f->task == TRACE_NO_TASK)
+				sqlite3_bind_null(ins, 8);
+			else
+				sqlite3_bind_int64(ins, 8, f->task);
+			sqlite3_bind_int64(ins, 9, f->hits ? f->hits : 1);
+			src = refind_step(ins);
+		}
+	}
+	if (src != SQLITE_OK)
+		rc = fail_sqlite(s, src, doing);
+	sqlite3_finalize(del);
+	sqlite3_finalize(drop);
+	sqlite3_finalize(ins);
+	if (rc == STORE_OK)
+		rc = step_done(s, ST_COMMIT, doing);
+	if (rc != STORE_OK)
+		rollback(s);
+	return rc;
+}
+
 enum store_rc store_cursor_open(struct store *s, int64_t campaign_id)
 {
 	store_check_invariants(s);
 	SIM_ASSERT(!s->iterating);
 	s->iterating = true;
 	sqlite3_bind_int64(s->st[ST_CURSOR_RUNS], 1, campaign_id);
+	sqlite3_bind_int(s->st[ST_CURSOR_RUNS], 2, s->cursor_notable);
 	return STORE_OK;
 }
 

@@ -364,6 +364,48 @@ enum store_rc store_cursor_next(struct store *s, struct store_cursor_run *out,
 				bool *done);
 void store_cursor_close(struct store *s);
 
+/* The same over the runs that can matter to a campaign's summary and
+ * lock_order: schedule 0, and runs with an outcome other than ok, a
+ * finding or a lock-graph event.  (The others only count as ok.) */
+enum store_rc store_cursor_open_notable(struct store *s, int64_t campaign_id);
+
+/* Runs per outcome of a campaign, committed. */
+enum store_rc store_outcome_counts(struct store *s, int64_t campaign_id,
+				   uint64_t counts[RUN_OUTCOMES_COUNT]);
+
+/*
+ * Several processes writing one campaign (--jobs): attach makes campaign
+ * campaign_id, begun by another process, this store's open campaign
+ * without changing its row; runs added must have indices nobody else
+ * adds.  With id_base >= 0 (from store_reserve_run_ids), schedule i is
+ * stored with run id id_base + i + 1; -1: ids as usual.  detach commits what is staged and closes it without setting its
+ * status (the process that began it ends it).
+ */
+enum store_rc store_campaign_attach(struct store *s, int64_t campaign_id,
+				    int64_t id_base);
+enum store_rc store_campaign_detach(struct store *s);
+
+/* One run whose findings or decision log the lock_order pass of a
+ * campaign written by workers changes. */
+struct store_refind {
+	int64_t run_id;
+	bool drop_decisions;		/* forget its decision log */
+	uint32_t count;
+	struct finding *findings;	/* its findings, in order; NULL: keep */
+};
+
+/* Apply the changes in one transaction. */
+enum store_rc store_runs_refind(struct store *s, const struct store_refind *list,
+				uint32_t count);
+
+/* Reserve run ids (base, base + count] for a campaign's workers, so that
+ * its runs get the ids one process would give them (schedule order) while
+ * several processes write them; every writer allocates above a reserved
+ * range.  release drops the reservation (when the campaign ends). */
+enum store_rc store_reserve_run_ids(struct store *s, int64_t campaign_id,
+				    uint64_t count, int64_t *id_base);
+enum store_rc store_release_run_ids(struct store *s, int64_t campaign_id);
+
 /* Every metric row of a campaign, in the order written. */
 typedef bool (*store_metric_fn)(void *ctx, const char *name,
 				const uint64_t *bucket, uint64_t count);

@@ -1,15 +1,21 @@
 /*
  * jobs.c: `simrun SCENARIO --jobs N`: one campaign as N worker processes
- * on this machine.  Worker K runs shard K of N (the schedules i with
- * i % N == K) into its own database, DB.jobK, and sends its metrics and
- * result to the parent over a pipe; the parent merges the shards into DB
- * with runner_merge, exactly as `simrun merge` would, so the campaign and
- * the printed summary are those of --jobs 1.  Not the campaign loop
- * (runner.c) and not the merge (runner_merge).
+ * on this machine.  The parent begins the campaign in DB
+ * (runner_campaign_begin); worker K runs the schedules i with i % N == K
+ * and commits them into that campaign itself (SQLite's WAL and busy
+ * timeout let the workers take turns per batch), then sends its metrics
+ * and result over a pipe; the parent ends with runner_finish, the
+ * campaign-wide pass that computes lock_order over every worker's
+ * lock-graph events in schedule order.  The campaign and the printed
+ * summary are those of --jobs 1.  Not the campaign loop (runner.c).
  *
- * Why shard files rather than one writer fed by pipes: each worker then
- * commits its own batches, so a killed worker's file keeps what it ran,
- * and --jobs is exactly --shard plus merge, one code path to test.
+ * Why the workers write the campaign's rows themselves rather than shard
+ * files merged afterwards (as `simrun merge` does across machines): a
+ * merge re-writes every run in one process, which costs about what the
+ * workers saved; runner_finish reads only the runs that can matter
+ * (schedule 0 and those with findings, a bad outcome or lock-graph
+ * events).  Without a database (--no-db) the campaign goes to a file in a
+ * temporary directory, removed at the end.
  *
  * Stopping (SIGINT, SIGTERM, SIGPIPE to the parent, or Ctrl-C to the
  * process group): the workers ignore those signals and the parent stops
@@ -25,10 +31,11 @@
  *  4. each worker runs on while its next schedule is <= S, then records
  *     its shard as interrupted and reports.
  * Every worker has then run all its schedules <= S (those below next[k]
- * before step 2, the rest in step 4) and none above.  The parent merges
+ * before step 2, the rest in step 4) and none above.  The parent records
  * 0..S as an interrupted campaign and exits 128+N.  A worker that dies
  * without a report (killed, crashed) is named with its slice and seed,
- * the others are killed, and simrun exits 3; the shard files are kept.
+ * the others are killed, the campaign is recorded as failed (its
+ * committed runs stay), and simrun exits 3.
  * Workers die with the parent (PR_SET_PDEATHSIG), so a second Ctrl-C,
  * which ends the parent at once, ends them too.
  */
@@ -67,7 +74,6 @@ struct jobs_shared {
 struct worker {
 	pid_t pid;
 	int fd;				/* read end of its pipe, or -1 */
-	char path[CLI_PATH_MAX];	/* its shard database */
 	struct worker_report report;
 	size_t got;			/* bytes of the report read */
 	bool reported;
@@ -119,11 +125,11 @@ static bool write_all(int fd, const void *buf, size_t len)
 	return true;
 }
 
-/* In the child: run shard k, report, and end the process. */
+/* In the child: run slice k of campaign cid, report, and end. */
 static void worker_main(const struct runner_params *base, uint32_t k,
 			uint32_t jobs, const struct store_opts *so,
-			const char *path, int fd, struct jobs_shared *sh,
-			pid_t parent)
+			const char *path, int64_t cid, int fd,
+			struct jobs_shared *sh, pid_t parent)
 {
 	struct worker_ctx wc = { sh, k, jobs, parent };
 
@@ -148,6 +154,7 @@ static void worker_main(const struct runner_params *base, uint32_t k,
 		p.shard_index = k;
 		p.shard_count = jobs;
 		p.store = st;
+		p.attach_campaign_id = cid;
 		p.trace_out = NULL;
 		p.after_run = worker_after_run;
 		p.ctx = &wc;
@@ -281,20 +288,38 @@ static void remove_db(const char *path)
 	unlink(aux);
 }
 
-enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
+/* Record the campaign as failed (a worker died): its runs stay. */
+static void end_failed(const char *path, const struct store_opts *so,
+		       int64_t cid)
+{
+	struct store *st = NULL;
+	char err[STORE_MESSAGE_MAX];
+
+	if (store_open(path, so, &st, err, sizeof(err)) != STORE_OK)
+		return;
+	store_release_run_ids(st, cid);
+	if (store_campaign_attach(st, cid, -1) == STORE_OK)
+		store_campaign_end(st, cid, STORE_FAILED);
+	store_close(st, NULL, 0);
+}
+
+enum runner_rc cli_run_jobs(const struct runner_params *base, const char *db,
 			    const struct store_opts *so, uint32_t jobs,
 			    struct runner_result *res)
 {
 	struct worker *w = calloc(jobs, sizeof(*w));
-	char dir[CLI_PATH_MAX] = "";
-	const char **paths = calloc(jobs, sizeof(*paths));
+	struct runner_params p = *base;
+	char dir[CLI_PATH_MAX] = "", path[CLI_PATH_MAX];
 	bool died = false, stopped = false;
 	enum runner_rc rc = RUNNER_OK;
+	struct store *st = NULL;
+	int64_t cid = 0, id_base = -1;
 	struct jobs_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	SIM_ASSERT(jobs >= 2 && jobs <= CLI_JOBS_MAX);
 	memset(res, 0, sizeof(*res));
+	res->status = STORE_FAILED;
 	if (sh == MAP_FAILED)
 		sh = NULL;
 	if (sh) {
@@ -305,12 +330,12 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 			atomic_init(&sh->next[k], 0);
 		}
 	}
-	if (!w || !paths || !sh) {
+	if (!w || !sh) {
 		snprintf(res->err, sizeof(res->err), "out of memory");
 		rc = RUNNER_ERR_NOMEM;
 		goto out;
 	}
-	if (!runner_can_split(p, true, false, res->err, sizeof(res->err))) {
+	if (!runner_can_split(&p, true, false, res->err, sizeof(res->err))) {
 		rc = RUNNER_ERR_PARAMS;
 		goto out;
 	}
@@ -321,28 +346,36 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 		if (!mkdtemp(dir)) {
 			snprintf(res->err, sizeof(res->err),
 				 "cannot create a directory for the workers' "
-				 "databases (%s): %s", dir, strerror(errno));
+				 "database (%s): %s", dir, strerror(errno));
 			dir[0] = '\0';
 			rc = RUNNER_ERR_STORE;
 			goto out;
 		}
+		snprintf(path, sizeof(path), "%s/campaign.db", dir);
+	} else {
+		snprintf(path, sizeof(path), "%s", db);
 	}
-	for (uint32_t k = 0; k < jobs; k++) {
-		if (db)
-			snprintf(w[k].path, sizeof(w[k].path), "%s.job%" PRIu32,
-				 db, k);
-		else
-			snprintf(w[k].path, sizeof(w[k].path), "%s/job%" PRIu32 ".db",
-				 dir, k);
-		paths[k] = w[k].path;
-		w[k].fd = -1;
-		remove_db(w[k].path);
+
+	/* The campaign's row first; the connection is closed before fork
+	 * (SQLite connections do not cross fork). */
+	if (store_open(path, so, &st, res->err, sizeof(res->err)) != STORE_OK) {
+		rc = RUNNER_ERR_STORE;
+		goto out;
 	}
+	rc = runner_campaign_begin(&p, st, &cid, &id_base, res->err,
+				   sizeof(res->err));
+	store_close(st, NULL, 0);
+	st = NULL;
+	if (rc != RUNNER_OK)
+		goto out;
+	res->campaign_id = cid;
+
 	fflush(stdout);
 	fflush(stderr);
 	pid_t parent = getpid();
 	for (uint32_t k = 0; k < jobs; k++) {
 		int fd[2];
+		w[k].fd = -1;
 		if (pipe(fd) != 0) {
 			snprintf(res->err, sizeof(res->err),
 				 "cannot create a pipe for worker %" PRIu32 ": %s",
@@ -355,7 +388,8 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 			close(fd[0]);
 			for (uint32_t j = 0; j < k; j++)
 				close(w[j].fd);
-			worker_main(p, k, jobs, so, w[k].path, fd[1], sh,
+			p.attach_run_id_base = id_base;
+			worker_main(&p, k, jobs, so, path, cid, fd[1], sh,
 				    parent);
 		}
 		close(fd[1]);
@@ -376,10 +410,11 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 			if (w[k].pid > 0)
 				kill(w[k].pid, SIGKILL);
 	int32_t dead = read_reports(w, jobs, sh);
-	if (rc != RUNNER_OK)
+	if (rc != RUNNER_OK) {
+		end_failed(path, so, cid);
 		goto out;
+	}
 
-	metrics_reset(&res->metrics);
 	struct metrics sum;
 	metrics_reset(&sum);
 	if (dead >= 0) {
@@ -394,11 +429,10 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 				 WEXITSTATUS(ws));
 		snprintf(res->err, sizeof(res->err),
 			 "worker %" PRIu32 " of %" PRIu32 " (schedules i with i %% %"
-			 PRIu32 " == %" PRIu32 ", base seed %" PRIu64 ", database "
-			 "%.300s) %s without reporting; the other workers were "
-			 "stopped and the campaign is not recorded (the workers' "
-			 "databases are kept)",
-			 k, jobs, jobs, k, p->base_seed, w[k].path, how);
+			 PRIu32 " == %" PRIu32 ", base seed %" PRIu64 ") %s "
+			 "without reporting; the other workers were stopped and "
+			 "campaign %" PRId64 " is recorded as failed",
+			 k, jobs, jobs, k, p.base_seed, how, cid);
 		died = true;
 	}
 	for (uint32_t k = 0; k < jobs && !died; k++) {
@@ -408,39 +442,41 @@ enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
 		} else if (x->report.rc != RUNNER_OK && rc == RUNNER_OK) {
 			rc = x->report.rc;
 			snprintf(res->err, sizeof(res->err), "worker %" PRIu32
-				 ": %s", k, x->report.err);
+				 ": %.900s", k, x->report.err);
 		}
 		metrics_merge(&sum, &x->report.metrics);
 	}
-	if (died) {
-		rc = RUNNER_ERR_NOMEM;	/* an internal error: exit 3 */
+	if (died || rc != RUNNER_OK) {
+		end_failed(path, so, cid);
+		if (died)
+			rc = RUNNER_ERR_NOMEM;	/* an internal error: exit 3 */
 		goto out;
 	}
-	if (rc != RUNNER_OK)
+	if (store_open(path, so, &st, res->err, sizeof(res->err)) != STORE_OK) {
+		rc = RUNNER_ERR_STORE;
 		goto out;
-	rc = runner_merge(&(struct runner_merge_params){
-				  .sources = paths,
-				  .sources_count = jobs,
-				  .target = db,
-				  .partial = stopped,
-			  },
-			  res);
+	}
+	rc = runner_finish(st, cid, stopped, res);
 	res->metrics = sum;
 	if (rc == RUNNER_OK && stopped) {
 		rc = RUNNER_STOPPED;
-		res->rc = rc;
 		res->status = STORE_INTERRUPTED;
 	}
+	char err[STORE_MESSAGE_MAX];
+	if (store_close(st, err, sizeof(err)) != STORE_OK && rc == RUNNER_OK) {
+		snprintf(res->err, sizeof(res->err), "%s", err);
+		rc = RUNNER_ERR_STORE;
+	}
+	if (!db)
+		res->campaign_id = 0;
 out:
-	if (rc != RUNNER_OK && !stopped)
+	if (rc != RUNNER_OK && rc != RUNNER_STOPPED)
 		res->status = STORE_FAILED;
 	res->rc = rc;
-	for (uint32_t k = 0; w && k < jobs; k++)
-		if (w[k].path[0] && !died)
-			remove_db(w[k].path);
-	if (dir[0])
+	if (dir[0]) {
+		remove_db(path);
 		rmdir(dir);
-	free(paths);
+	}
 	free(w);
 	if (sh)
 		munmap(sh, sizeof(*sh));

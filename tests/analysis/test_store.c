@@ -254,7 +254,8 @@ Test(store, schema_created_with_version_and_wal)
 		    "view|findings_by_signature\n"
 		    "table|lock_event\n"
 		    "table|metric\n"
-		    "table|run\n");
+		    "table|run\n"
+		    "table|run_id_reserved\n");
 
 	/* Opening again leaves the schema as it is. */
 	s = open_ok(NULL);
@@ -276,6 +277,7 @@ Test(store, version_1_is_migrated)
 	cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db,
 		"DROP TABLE lock_event;"
+		"DROP TABLE run_id_reserved;"
 		"ALTER TABLE campaign DROP COLUMN shard_index;"
 		"ALTER TABLE campaign DROP COLUMN shard_count;"
 		"ALTER TABLE campaign DROP COLUMN keep_decisions;"
