@@ -806,16 +806,27 @@ struct header {
 static enum store_rc read_header(struct store *s, struct header *h,
 				 const char *doing)
 {
-	enum store_rc rc;
+	/* One read transaction, so that the three values are of one
+	 * moment: another simrun may be creating the file meanwhile. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	enum store_rc rc = own ? exec_sql(s, "BEGIN", doing) : STORE_OK;
 
-	rc = query_one(s, "PRAGMA main.application_id", &h->application_id,
-		       NULL, 0, doing);
+	if (rc == STORE_OK)
+		rc = query_one(s, "PRAGMA main.application_id",
+			       &h->application_id, NULL, 0, doing);
 	if (rc == STORE_OK)
 		rc = query_one(s, "PRAGMA main.user_version", &h->version,
 			       NULL, 0, doing);
 	if (rc == STORE_OK)
 		rc = query_one(s, "SELECT count(*) FROM main.sqlite_master",
 			       &h->objects, NULL, 0, doing);
+	if (own && !sqlite3_get_autocommit(s->db)) {
+		enum store_rc end = exec_sql(s, "COMMIT", doing);
+		if (rc == STORE_OK)
+			rc = end;
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
 	return rc;
 }
 
@@ -960,8 +971,18 @@ enum store_rc store_open(const char *path, const struct store_opts *opts,
 	 * commit durable against a crash of simrun (the WAL is written
 	 * before COMMIT returns); a power loss may lose the last batches,
 	 * never the file's consistency. */
-	rc = query_one(s, "PRAGMA main.journal_mode = WAL", &ignored, mode,
-		       sizeof(mode), "switching it to WAL mode");
+	/* Switching a new file to WAL needs an exclusive lock, and SQLite
+	 * may report SQLITE_BUSY at once, without its busy handler, while
+	 * another simrun is creating the same file: wait for it here, as
+	 * long as the busy handler would. */
+	rc = STORE_ERR_LOCKED;
+	for (uint32_t i = 0; rc == STORE_ERR_LOCKED &&
+			     i < STORE_BUSY_TIMEOUT_MS / STORE_OPEN_RETRY_MS; i++) {
+		if (i)
+			usleep(STORE_OPEN_RETRY_MS * 1000);
+		rc = query_one(s, "PRAGMA main.journal_mode = WAL", &ignored,
+			       mode, sizeof(mode), "switching it to WAL mode");
+	}
 	if (rc != STORE_OK)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {

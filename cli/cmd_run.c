@@ -532,6 +532,11 @@ int cmd_run(int argc, char **argv)
 		}
 		campaign_opts_apply(&o, sc, &p);
 	}
+	if (!runner_can_split(&p, o.jobs > 1 || p.shard_count > 1, resume, err,
+			      sizeof(err))) {
+		cli_error(NULL, "%s", err);
+		goto out;
+	}
 	if (o.pct_steps && p.strategy.kind != STRATEGY_PCT) {
 		cli_error(NULL, "--pct-steps applies to the pct strategy, and this campaign uses %s",
 			  strategy_kind_name(p.strategy.kind));

@@ -409,3 +409,26 @@ Test(scale, jobs_stopped_by_sigterm_record_a_prefix_that_resumes)
 	free(out);
 	expect_same_dump("whole/simrun.db", "jobs/simrun.db");
 }
+
+/* What cannot be split is refused before anything runs or is recorded. */
+Test(scale, dfs_and_stop_on_first_are_not_split)
+{
+	char *err = NULL;
+
+	int rc = test_shf(NULL, &err, "cd %s && %s %s --strategy dfs "
+			  "--schedules 4 --jobs 2", dir, test_simrun_path(),
+			  SCENARIO);
+	cr_expect_eq(rc, 2);
+	cr_expect(strstr(err, "the dfs strategy walks its schedules in one "
+			      "sequence and cannot be split"), "%s", err);
+	free(err);
+	rc = test_shf(NULL, &err, "cd %s && %s %s --stop-on-first --shard 0/2",
+		      dir, test_simrun_path(), SCENARIO);
+	cr_expect_eq(rc, 2);
+	cr_expect(strstr(err, "--stop-on-first needs the whole campaign in "
+			      "one process"), "%s", err);
+	free(err);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/simrun.db", dir);
+	cr_expect_neq(access(path, F_OK), 0, "a refused campaign made a database");
+}
