@@ -279,7 +279,7 @@ static int32_t read_reports(struct worker *w, uint32_t jobs,
 
 static void remove_db(const char *path)
 {
-	char aux[CLI_PATH_MAX + 8];
+	char aux[CLI_PATH_MAX + 32];
 
 	unlink(path);
 	snprintf(aux, sizeof(aux), "%s-wal", path);
@@ -309,7 +309,7 @@ enum runner_rc cli_run_jobs(const struct runner_params *base, const char *db,
 {
 	struct worker *w = calloc(jobs, sizeof(*w));
 	struct runner_params p = *base;
-	char dir[CLI_PATH_MAX] = "", path[CLI_PATH_MAX];
+	char dir[CLI_PATH_MAX] = "", path[CLI_PATH_MAX + 16];
 	bool died = false, stopped = false;
 	enum runner_rc rc = RUNNER_OK;
 	struct store *st = NULL;
@@ -346,7 +346,7 @@ enum runner_rc cli_run_jobs(const struct runner_params *base, const char *db,
 		if (!mkdtemp(dir)) {
 			snprintf(res->err, sizeof(res->err),
 				 "cannot create a directory for the workers' "
-				 "database (%s): %s", dir, strerror(errno));
+				 "database (%.300s): %s", dir, strerror(errno));
 			dir[0] = '\0';
 			rc = RUNNER_ERR_STORE;
 			goto out;
