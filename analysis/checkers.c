@@ -337,3 +337,11 @@ const struct lock_order_cycle *checkers_lock_order(const struct checkers *c,
 {
 	return lockdep_checker_cycle(checkers_state(c, &lockdep_checker), i);
 }
+
+uint32_t checkers_lock_events(const struct checkers *c,
+			      const struct lockdep_event **events)
+{
+	SIM_ASSERT(events != NULL);
+	return lockdep_checker_events(checkers_state(c, &lockdep_checker),
+				      events);
+}

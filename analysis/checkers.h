@@ -59,6 +59,11 @@ struct checker_settings {
 	/* livelock: report a fault that returned VM_FAULT_RETRY more than
 	 * this many times.  0: FAULT_RETRIES_DEFAULT (16). */
 	uint32_t fault_retries_max;
+	/* lock_order: log the events that change the lock-dependency graph
+	 * (checkers_lock_events) and report nothing; the campaign runner
+	 * applies them to its own lockdep_graph in schedule order, so that a
+	 * campaign split over processes reports what one process would. */
+	bool lock_order_deferred;
 };
 
 /* NULL settings: the defaults.  Returns NULL when memory runs out. */
@@ -108,5 +113,70 @@ uint32_t checkers_lock_order_count(const struct checkers *c,
 				   uint32_t *dropped);
 const struct lock_order_cycle *checkers_lock_order(const struct checkers *c,
 						   uint32_t i);
+
+/* ------------------------------------------- lock_order's graph */
+
+/* At most this many held locks are named in a report (lockdep's
+ * MAX_LOCK_DEPTH, the model's HELD_LOCKS_MAX). */
+#define LOCKDEP_HELD_MAX 48u
+/* Events one run can add: every usage bit and every dependency, at most
+ * 2 * 13 + 13 * 13 = 195 with today's 13 classes (static_assert in
+ * lockdep.c). */
+#define LOCKDEP_RUN_EVENTS_MAX 256u
+
+enum lockdep_event_kind {
+	LOCKDEP_EV_USE = 1,		/* class cls used in mode (usage bits) */
+	LOCKDEP_EV_DEP,			/* dependency prev_cls -> cls */
+};
+
+struct lockdep_held {
+	uint8_t cls;
+	uint8_t mode;
+	char where[WHERE_NAME_MAX];
+};
+
+/* One change to the lock-dependency graph, with what lockdep would print
+ * if it closes a cycle (see lockdep.c, "Events"). */
+struct lockdep_event {
+	uint8_t kind;			/* enum lockdep_event_kind */
+	uint8_t cls, mode;		/* the lock taken or waited for */
+	uint8_t prev_cls, prev_mode;	/* DEP: the held lock */
+	uint32_t task_id;
+	uint32_t finding_task;		/* the running task, for the finding */
+	uint64_t step, time_ns;		/* when, for the finding */
+	uint32_t finding_pos;		/* the run's other findings reported
+					 * before it: where the lock_order
+					 * finding goes among them */
+	char task[TASK_NAME_MAX];
+	char where[WHERE_NAME_MAX];
+	char prev_where[WHERE_NAME_MAX];
+	uint32_t held_count;		/* the other locks held */
+	struct lockdep_held held[LOCKDEP_HELD_MAX];
+};
+
+/* The events of the last run that were new to this checkers object
+ * (lock_order_deferred only; 0 otherwise), in the order they happened. */
+uint32_t checkers_lock_events(const struct checkers *c,
+			      const struct lockdep_event **events);
+
+/* A campaign's lock-dependency graph, rebuilt from events. */
+struct lockdep_graph;
+struct lockdep_graph *lockdep_graph_create(void);	/* NULL: no memory */
+void lockdep_graph_destroy(struct lockdep_graph *g);
+/* Apply one event of schedule `schedule`.  True when it closed a new
+ * cycle: *out is then the lock_order finding, as the checker reports it. */
+bool lockdep_graph_apply(struct lockdep_graph *g, uint64_t schedule,
+			 const struct lockdep_event *ev, struct finding *out);
+uint32_t lockdep_graph_cycles(const struct lockdep_graph *g,
+			      uint32_t *dropped);
+const struct lock_order_cycle *lockdep_graph_cycle(const struct lockdep_graph *g,
+						   uint32_t i);
+
+/* The text form the database keeps (table lock_event); false when it
+ * does not fit, or the text is malformed. */
+#define LOCKDEP_EVENT_TEXT_MAX 4096u
+bool lockdep_event_encode(const struct lockdep_event *ev, char *buf,
+			  size_t len);
+bool lockdep_event_decode(const char *text, struct lockdep_event *ev);
 
 #endif /* SIM_CHECKERS_H */

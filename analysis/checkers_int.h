@@ -91,6 +91,8 @@ const struct metrics *metrics_checker_campaign(const void *st);
 uint32_t lockdep_checker_cycles(const void *st, uint32_t *dropped);
 const struct lock_order_cycle *lockdep_checker_cycle(const void *st,
 						     uint32_t i);
+uint32_t lockdep_checker_events(const void *st,
+				const struct lockdep_event **events);
 
 /* ------------------------------------------------ shared: waitfor.c */
 

@@ -48,7 +48,24 @@
  *
  * Signature: the cycle's lock classes in dependency order, rotated to the
  * smallest start.
+ *
+ * Events.  What the checker sees is reduced to the events that change the
+ * graph: a class used in a mode for the first time (LOCKDEP_EV_USE) and a
+ * dependency recorded for the first time (LOCKDEP_EV_DEP, with what a
+ * report would print: the task, the functions, the other locks held).
+ * Everything lockdep reports is a function of these events in order, so a
+ * campaign split over processes (--jobs, --shard, --resume) can rebuild the
+ * one graph a single process would have: each process logs the events that
+ * are new to it (the first occurrence in the whole campaign is new to the
+ * process that ran it), and the runner applies the union in (schedule,
+ * seq) order to a fresh lockdep_graph, where a repeated event changes
+ * nothing.  With checker_settings.lock_order_deferred the checker only
+ * logs (checkers_lock_events) and reports nothing itself; otherwise it
+ * applies each event at once and reports through sim_report, as before.
  */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis/checkers_int.h"
@@ -64,7 +81,8 @@ struct dep {
 	char next_where[WHERE_NAME_MAX];	/* where the new one was */
 };
 
-struct lockdep_state {
+/* The campaign's graph: a function of the events applied to it. */
+struct lockdep_graph {
 	/* deps[a][b]: a lock of class b taken while holding class a. */
 	struct dep deps[LOCK_CLASSES_COUNT][LOCK_CLASSES_COUNT];
 	bool used_read[LOCK_CLASSES_COUNT];
@@ -73,7 +91,7 @@ struct lockdep_state {
 	uint32_t cycles_dropped;
 	struct lock_order_cycle cycles[LOCK_ORDER_REPORTS_MAX];
 
-	/* Scratch, so that the hooks never allocate. */
+	/* Scratch, so that applying an event never allocates. */
 	int8_t parent[LOCK_CLASSES_COUNT];
 	uint8_t queue[LOCK_CLASSES_COUNT];
 	uint8_t path[LOCK_CLASSES_COUNT];	/* next -> ... -> prev */
@@ -81,21 +99,29 @@ struct lockdep_state {
 	char detail[FINDING_DETAIL_MAX];
 };
 
-static_assert(LOCK_CLASSES_COUNT < 127, "class ids fit the int8_t parents");
-
-/* What is being acquired, or waited for. */
-struct acquisition {
-	const struct task *task;
-	const struct task_mm *tm;
-	uint32_t skip;			/* its own held index, or held_count */
-	const struct lock_class *cls;
-	enum lock_mode mode;
-	const char *where;
+struct lockdep_state {
+	struct lockdep_graph g;
+	/* This run's events that were new to the graph (deferred mode). */
+	uint32_t events_count;
+	struct lockdep_event events[LOCKDEP_RUN_EVENTS_MAX];
+	struct lockdep_event ev;		/* the one being built */
+	struct finding found;
 };
+
+static_assert(LOCK_CLASSES_COUNT < 127, "class ids fit the int8_t parents");
+static_assert(LOCKDEP_RUN_EVENTS_MAX >=
+		      2 * LOCK_CLASSES_COUNT + LOCK_CLASSES_COUNT * LOCK_CLASSES_COUNT,
+	      "a run can add every usage bit and every dependency");
+static_assert(LOCKDEP_HELD_MAX >= HELD_LOCKS_MAX, "a report names every held lock");
 
 /* ------------------------------------------------------------ printing */
 
-static void lock_name(struct strbuf *b, const struct lockdep_state *st,
+static const struct lock_class *cls_of(uint32_t id)
+{
+	return lock_class_get((enum lock_class_id)id);
+}
+
+static void lock_name(struct strbuf *b, const struct lockdep_graph *st,
 		      const struct lock_class *cls)
 {
 	char w = st->used_write[cls->id] ? '+' : '.';
@@ -106,52 +132,44 @@ static void lock_name(struct strbuf *b, const struct lockdep_state *st,
 		      wait);
 }
 
-static const struct lock_class *cls_of(uint32_t id)
+static void held_lines(struct strbuf *b, const struct lockdep_graph *st,
+		       const struct lockdep_event *a)
 {
-	return lock_class_get((enum lock_class_id)id);
-}
-
-static void held_lines(struct strbuf *b, const struct lockdep_state *st,
-		       const struct acquisition *a)
-{
-	uint32_t n = a->tm->held_count - (a->skip < a->tm->held_count);
+	uint32_t n = a->held_count;
 
 	strbuf_printf(b, "%u lock%s held by %s/%u:\n", n, n == 1 ? "" : "s",
-		      a->task->name, a->task->id);
-	for (uint32_t i = 0, k = 0; i < a->tm->held_count; i++) {
-		if (i == a->skip)
-			continue;
-		const struct held_lock *h = &a->tm->held[i];
-		strbuf_printf(b, " #%u: ", k++);
-		lock_name(b, st, h->lock->cls);
+		      a->task, a->task_id);
+	for (uint32_t k = 0; k < a->held_count; k++) {
+		const struct lockdep_held *h = &a->held[k];
+		strbuf_printf(b, " #%u: ", k);
+		lock_name(b, st, cls_of(h->cls));
 		strbuf_printf(b, ", at: %s\n", h->where);
 	}
 }
 
 /*
- * The report for the new dependency prev -> a->cls, closing the cycle
- * st->path[0] (= a->cls) -> ... -> st->path[k] (= prev's class).
+ * The report for the new dependency a->prev_cls -> a->cls, closing the
+ * cycle st->path[0] (= a->cls) -> ... -> st->path[k] (= prev's class).
  */
-static void build_report(struct lockdep_state *st, struct checkers *c,
-			 const struct acquisition *a,
-			 const struct held_lock *prev, uint32_t k,
+static void build_report(struct lockdep_graph *st, uint64_t schedule,
+			 const struct lockdep_event *a, uint32_t k,
 			 struct strbuf *b)
 {
-	const struct lock_class *source = a->cls;
-	const struct lock_class *target = prev->lock->cls;
+	const struct lock_class *source = cls_of(a->cls);
+	const struct lock_class *target = cls_of(a->prev_cls);
 	const struct lock_class *parent = cls_of(st->path[k - 1]);
 
 	strbuf_puts(b, "\n======================================================\n");
 	strbuf_puts(b, "WARNING: possible circular locking dependency detected\n");
 	strbuf_puts(b, "------------------------------------------------------\n");
-	strbuf_printf(b, "%s/%u is trying to acquire lock:\n", a->task->name,
-		      a->task->id);
+	strbuf_printf(b, "%s/%u is trying to acquire lock:\n", a->task,
+		      a->task_id);
 	strbuf_puts(b, " ");
 	lock_name(b, st, source);
 	strbuf_printf(b, ", at: %s\n\n", a->where);
 	strbuf_puts(b, "but task is already holding lock:\n ");
 	lock_name(b, st, target);
-	strbuf_printf(b, ", at: %s\n\n", prev->where);
+	strbuf_printf(b, ", at: %s\n\n", a->prev_where);
 	strbuf_puts(b, "which lock already depends on the new lock.\n\n\n");
 	strbuf_puts(b, "the existing dependency chain (in reverse order) is:\n");
 	for (uint32_t j = k; j > 0; j--) {
@@ -170,9 +188,9 @@ static void build_report(struct lockdep_state *st, struct checkers *c,
 	lock_name(b, st, source);
 	strbuf_printf(b, ":\n       %s in %s, holding %s (taken in %s)\n",
 		      lock_op_name(source, a->mode), a->where, target->name,
-		      prev->where);
-	strbuf_printf(b, "       task %s/%u, schedule %llu\n", a->task->name,
-		      a->task->id, (unsigned long long)c->run_index);
+		      a->prev_where);
+	strbuf_printf(b, "       task %s/%u, schedule %llu\n", a->task,
+		      a->task_id, (unsigned long long)schedule);
 	strbuf_puts(b, "\nother info that might help us debug this:\n\n");
 	if (parent != source)
 		strbuf_printf(b, "Chain exists of:\n  %s --> %s --> %s\n\n",
@@ -180,7 +198,7 @@ static void build_report(struct lockdep_state *st, struct checkers *c,
 	strbuf_puts(b, " Possible unsafe locking scenario:\n\n");
 	strbuf_puts(b, "       CPU0                    CPU1\n");
 	strbuf_puts(b, "       ----                    ----\n");
-	strbuf_printf(b, "  %s(%s);\n", prev->mode == LOCK_READ ? "rlock" : "lock",
+	strbuf_printf(b, "  %s(%s);\n", a->prev_mode == LOCK_READ ? "rlock" : "lock",
 		      target->name);
 	strbuf_printf(b, "                               lock(%s);\n", parent->name);
 	strbuf_printf(b, "                               lock(%s);\n", target->name);
@@ -190,32 +208,32 @@ static void build_report(struct lockdep_state *st, struct checkers *c,
 	held_lines(b, st, a);
 }
 
-static void build_detail(struct lockdep_state *st, struct checkers *c,
-			 const struct acquisition *a,
-			 const struct held_lock *prev, uint32_t k,
+static void build_detail(struct lockdep_graph *st, uint64_t schedule,
+			 const struct lockdep_event *a, uint32_t k,
 			 const char *report)
 {
+	const struct lock_class *acq = cls_of(a->cls);
 	struct jw w;
 
 	jw_init(&w, st->detail, sizeof(st->detail));
 	jw_arr_begin(&w, "cycle");
-	jw_str(&w, NULL, prev->lock->cls->name);
+	jw_str(&w, NULL, cls_of(a->prev_cls)->name);
 	for (uint32_t j = 0; j < k; j++)
 		jw_str(&w, NULL, cls_of(st->path[j])->name);
 	jw_arr_end(&w);
-	jw_str(&w, "task", a->task->name);
-	jw_u64(&w, "task_id", a->task->id);
-	jw_u64(&w, "schedule", c->run_index);
+	jw_str(&w, "task", a->task);
+	jw_u64(&w, "task_id", a->task_id);
+	jw_u64(&w, "schedule", schedule);
 	jw_obj_begin(&w, "acquiring");
-	jw_str(&w, "lock", a->cls->name);
-	jw_str(&w, "op", lock_op_name(a->cls, a->mode));
+	jw_str(&w, "lock", acq->name);
+	jw_str(&w, "op", lock_op_name(acq, a->mode));
 	jw_str(&w, "mode", lock_mode_name(a->mode));
 	jw_str(&w, "where", a->where);
 	jw_obj_end(&w);
 	jw_obj_begin(&w, "holding");
-	jw_str(&w, "lock", prev->lock->cls->name);
-	jw_str(&w, "mode", lock_mode_name(prev->mode));
-	jw_str(&w, "where", prev->where);
+	jw_str(&w, "lock", cls_of(a->prev_cls)->name);
+	jw_str(&w, "mode", lock_mode_name(a->prev_mode));
+	jw_str(&w, "where", a->prev_where);
 	jw_obj_end(&w);
 	/* The existing dependencies, in dependency order. */
 	jw_arr_begin(&w, "chain");
@@ -242,7 +260,7 @@ static void build_detail(struct lockdep_state *st, struct checkers *c,
 /* A path from class `from` to class `to` over recorded dependencies,
  * shortest first, classes tried in id order; into st->path, returns its
  * number of edges (0: none). */
-static uint32_t find_path(struct lockdep_state *st, uint32_t from, uint32_t to)
+static uint32_t find_path(struct lockdep_graph *st, uint32_t from, uint32_t to)
 {
 	uint32_t head = 0, tail = 0;
 
@@ -279,7 +297,7 @@ static uint32_t find_path(struct lockdep_state *st, uint32_t from, uint32_t to)
 
 /* The cycle prev -> path[0] -> ... -> path[k] (= prev), rotated to its
  * smallest class name. */
-static uint64_t cycle_signature(const struct lockdep_state *st, uint32_t k)
+static uint64_t cycle_signature(const struct lockdep_graph *st, uint32_t k)
 {
 	uint32_t len = k + 1;	/* path[0..k], path[k] being prev's class */
 	uint32_t best = 0;
@@ -302,15 +320,18 @@ static uint64_t cycle_signature(const struct lockdep_state *st, uint32_t k)
 	return sig;
 }
 
-static void report_cycle(struct lockdep_state *st, struct checkers *c,
-			 const struct acquisition *a,
-			 const struct held_lock *prev, uint32_t k)
+/* A new cycle closed by a: remember it and fill *out, the finding as
+ * sim_report would make it.  False when its signature was seen before. */
+static bool report_cycle(struct lockdep_graph *st, uint64_t schedule,
+			 const struct lockdep_event *a, uint32_t k,
+			 struct finding *out)
 {
 	uint64_t sig = cycle_signature(st, k);
+	const struct lock_class *prev = cls_of(a->prev_cls);
 
 	for (uint32_t i = 0; i < st->cycles_count; i++)
 		if (st->cycles[i].signature == sig)
-			return;
+			return false;
 	struct lock_order_cycle *cy = st->cycles_count < LOCK_ORDER_REPORTS_MAX
 					      ? &st->cycles[st->cycles_count++]
 					      : &st->scratch;
@@ -318,68 +339,200 @@ static void report_cycle(struct lockdep_state *st, struct checkers *c,
 		st->cycles_dropped++;
 	memset(cy, 0, sizeof(*cy));
 	cy->signature = sig;
-	cy->schedule = c->run_index;
+	cy->schedule = schedule;
 	cy->length = k + 1;
 
 	struct strbuf b;
 	strbuf_init(&b, cy->summary, sizeof(cy->summary));
 	strbuf_printf(&b, "possible circular locking dependency detected: %s",
-		      prev->lock->cls->name);
+		      prev->name);
 	for (uint32_t j = 0; j <= k; j++)
 		strbuf_printf(&b, " -> %s", cls_of(st->path[j])->name);
 	strbuf_printf(&b, "; %s/%u is trying to acquire %s in %s while holding %s (taken in %s)",
-		      a->task->name, a->task->id, a->cls->name, a->where,
-		      prev->lock->cls->name, prev->where);
+		      a->task, a->task_id, cls_of(a->cls)->name, a->where,
+		      prev->name, a->prev_where);
 
 	strbuf_init(&b, cy->report, sizeof(cy->report));
-	build_report(st, c, a, prev, k, &b);
-	build_detail(st, c, a, prev, k, cy->report);
-	sim_report("lock_order", sig, st->detail, "%s", cy->summary);
+	build_report(st, schedule, a, k, &b);
+	build_detail(st, schedule, a, k, cy->report);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->kind, sizeof(out->kind), "lock_order");
+	out->signature = sig;
+	out->step = a->step;
+	out->time_ns = a->time_ns;
+	out->task = a->finding_task;
+	out->hits = 1;
+	snprintf(out->summary, sizeof(out->summary), "%s", cy->summary);
+	snprintf(out->detail, sizeof(out->detail), "%s", st->detail);
+	return true;
 }
 
-static void add_dependency(struct lockdep_state *st, struct checkers *c,
-			   const struct acquisition *a,
-			   const struct held_lock *prev)
+/* Would ev change g?  (A repeated event is a no-op.) */
+static bool event_is_new(const struct lockdep_graph *g,
+			 const struct lockdep_event *ev)
 {
-	uint32_t from = prev->lock->cls->id, to = a->cls->id;
-	struct dep *d = &st->deps[from][to];
+	SIM_ASSERT(ev->cls < LOCK_CLASSES_COUNT);
+	if (ev->kind == LOCKDEP_EV_USE)
+		return ev->mode == LOCK_READ ? !g->used_read[ev->cls]
+					     : !g->used_write[ev->cls];
+	SIM_ASSERT(ev->kind == LOCKDEP_EV_DEP);
+	SIM_ASSERT(ev->prev_cls < LOCK_CLASSES_COUNT);
+	return !g->deps[ev->prev_cls][ev->cls].present;
+}
+
+bool lockdep_graph_apply(struct lockdep_graph *g, uint64_t schedule,
+			 const struct lockdep_event *ev, struct finding *out)
+{
+	SIM_ASSERT(g != NULL && ev != NULL && out != NULL);
+	if (!event_is_new(g, ev))
+		return false;
+	if (ev->kind == LOCKDEP_EV_USE) {
+		if (ev->mode == LOCK_READ)
+			g->used_read[ev->cls] = true;
+		else
+			g->used_write[ev->cls] = true;
+		return false;
+	}
+	uint32_t from = ev->prev_cls, to = ev->cls;
+	struct dep *d = &g->deps[from][to];
 
 	SIM_ASSERT(from != to);
-	if (d->present)
-		return;
 	/* Is there already a path back from the new lock to the held one?
 	 * Then this dependency closes a cycle (check_noncircular). */
-	uint32_t k = find_path(st, to, from);
+	uint32_t k = find_path(g, to, from);
 	d->present = true;
-	d->prev_mode = (uint8_t)prev->mode;
-	d->next_mode = (uint8_t)a->mode;
-	d->task_id = a->task->id;
-	d->schedule = c->run_index;
-	snprintf(d->task, sizeof(d->task), "%s", a->task->name);
-	where_copy(d->prev_where, prev->where);
-	where_copy(d->next_where, a->where);
-	if (k)
-		report_cycle(st, c, a, prev, k);
+	d->prev_mode = ev->prev_mode;
+	d->next_mode = ev->mode;
+	d->task_id = (uint16_t)ev->task_id;
+	d->schedule = schedule;
+	snprintf(d->task, sizeof(d->task), "%s", ev->task);
+	where_copy(d->prev_where, ev->prev_where);
+	where_copy(d->next_where, ev->where);
+	return k && report_cycle(g, schedule, ev, k, out);
+}
+
+struct lockdep_graph *lockdep_graph_create(void)
+{
+	return calloc(1, sizeof(struct lockdep_graph));
+}
+
+void lockdep_graph_destroy(struct lockdep_graph *g)
+{
+	free(g);
+}
+
+uint32_t lockdep_graph_cycles(const struct lockdep_graph *g, uint32_t *dropped)
+{
+	if (dropped)
+		*dropped = g->cycles_dropped;
+	return g->cycles_count;
+}
+
+const struct lock_order_cycle *lockdep_graph_cycle(const struct lockdep_graph *g,
+						   uint32_t i)
+{
+	SIM_ASSERT(i < g->cycles_count);
+	return &g->cycles[i];
+}
+
+/* ------------------------------------------------------ the checker */
+
+/* Apply st->ev: report at once, or log it for the runner (deferred). */
+static void emit(struct lockdep_state *st, struct checkers *c)
+{
+	const struct lockdep_event *ev = &st->ev;
+
+	if (!event_is_new(&st->g, ev))
+		return;
+	if (c->settings.lock_order_deferred) {
+		SIM_ASSERT(st->events_count < LOCKDEP_RUN_EVENTS_MAX);
+		st->events[st->events_count++] = *ev;
+	}
+	if (lockdep_graph_apply(&st->g, c->run_index, ev, &st->found) &&
+	    !c->settings.lock_order_deferred)
+		sim_report("lock_order", st->found.signature, st->found.detail,
+			   "%s", st->found.summary);
+}
+
+static void emit_use(struct lockdep_state *st, struct checkers *c,
+		     const struct lock_class *cls, enum lock_mode mode)
+{
+	st->ev.kind = LOCKDEP_EV_USE;
+	st->ev.cls = (uint8_t)cls->id;
+	st->ev.mode = (uint8_t)mode;
+	emit(st, c);
+}
+
+/* What is being acquired, or waited for. */
+struct acquisition {
+	const struct task *task;
+	const struct task_mm *tm;
+	uint32_t skip;			/* its own held index, or held_count */
+	const struct lock_class *cls;
+	enum lock_mode mode;
+	const char *where;
+};
+
+/* The dependency prev -> a, with what a report of it would print. */
+static void emit_dep(struct lockdep_state *st, struct checkers *c,
+		     const struct acquisition *a, const struct held_lock *prev)
+{
+	struct lockdep_event *ev = &st->ev;
+
+	ev->kind = LOCKDEP_EV_DEP;
+	ev->cls = (uint8_t)a->cls->id;
+	ev->mode = (uint8_t)a->mode;
+	ev->prev_cls = (uint8_t)prev->lock->cls->id;
+	ev->prev_mode = (uint8_t)prev->mode;
+	/* Most are seen before: only a new one pays for the copy below. */
+	if (!event_is_new(&st->g, ev))
+		return;
+	ev->task_id = a->task->id;
+	snprintf(ev->task, sizeof(ev->task), "%s", a->task->name);
+	where_copy(ev->where, a->where);
+	where_copy(ev->prev_where, prev->where);
+	ev->step = sim->steps;
+	ev->time_ns = sim_now();
+	ev->finding_task = sim->current ? sim->current->id : TRACE_NO_TASK;
+	ev->finding_pos = sim->findings_count;
+	ev->held_count = 0;
+	for (uint32_t i = 0; i < a->tm->held_count; i++) {
+		if (i == a->skip)
+			continue;
+		const struct held_lock *h = &a->tm->held[i];
+		struct lockdep_held *out = &ev->held[ev->held_count++];
+		out->cls = (uint8_t)h->lock->cls->id;
+		out->mode = (uint8_t)h->mode;
+		where_copy(out->where, h->where);
+	}
+	emit(st, c);
 }
 
 /* check_prevs_add: from the most recently taken held lock back. */
 static void check_prevs(struct lockdep_state *st, struct checkers *c,
 			const struct acquisition *a)
 {
-	if (a->mode == LOCK_READ)
-		st->used_read[a->cls->id] = true;
-	else
-		st->used_write[a->cls->id] = true;
+	emit_use(st, c, a->cls, a->mode);
 	for (uint32_t i = a->skip; i-- > 0;) {
 		const struct held_lock *prev = &a->tm->held[i];
 		if (prev->lock->cls != a->cls)
-			add_dependency(st, c, a, prev);
+			emit_dep(st, c, a, prev);
 		if (!prev->trylock)
 			break;
 	}
 }
 
 /* --------------------------------------------------------------- hooks */
+
+static void lockdep_run_begin(struct checkers *c, void *p, struct engine *e)
+{
+	struct lockdep_state *st = p;
+
+	(void)c;
+	(void)e;
+	st->events_count = 0;
+}
 
 static void lockdep_acquired(struct checkers *c, void *p, struct task *t,
 			     const struct held_lock *h)
@@ -390,10 +543,7 @@ static void lockdep_acquired(struct checkers *c, void *p, struct task *t,
 	SIM_ASSERT(tm != NULL);
 	SIM_ASSERT(h >= tm->held && h < tm->held + tm->held_count);
 	if (h->trylock) {
-		if (h->mode == LOCK_READ)
-			st->used_read[h->lock->cls->id] = true;
-		else
-			st->used_write[h->lock->cls->id] = true;
+		emit_use(st, c, h->lock->cls, h->mode);
 		return;
 	}
 	struct acquisition a = {
@@ -423,22 +573,134 @@ uint32_t lockdep_checker_cycles(const void *p, uint32_t *dropped)
 {
 	const struct lockdep_state *st = p;
 
-	if (dropped)
-		*dropped = st->cycles_dropped;
-	return st->cycles_count;
+	return lockdep_graph_cycles(&st->g, dropped);
 }
 
 const struct lock_order_cycle *lockdep_checker_cycle(const void *p, uint32_t i)
 {
 	const struct lockdep_state *st = p;
 
-	SIM_ASSERT(i < st->cycles_count);
-	return &st->cycles[i];
+	return lockdep_graph_cycle(&st->g, i);
+}
+
+uint32_t lockdep_checker_events(const void *p,
+				const struct lockdep_event **events)
+{
+	const struct lockdep_state *st = p;
+
+	*events = st->events;
+	return st->events_count;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/*
+ * One event as text for the database's lock_event table: a first line of
+ * numbers, then one line per string (task, where, prev_where) and one per
+ * held lock ("class mode where").  Class and mode are this simrun's
+ * numbers (enum lock_class_id, enum lock_mode); function names hold no
+ * newline.
+ */
+bool lockdep_event_encode(const struct lockdep_event *ev, char *buf,
+			  size_t len)
+{
+	struct strbuf b;
+
+	strbuf_init(&b, buf, len);
+	if (ev->kind == LOCKDEP_EV_USE) {
+		strbuf_printf(&b, "use %u %u", ev->cls, ev->mode);
+	} else {
+		strbuf_printf(&b, "dep %u %u %u %u %u %" PRIu64 " %" PRIu64
+			      " %u %u %u\n%s\n%s\n%s",
+			      ev->cls, ev->mode, ev->prev_cls, ev->prev_mode,
+			      ev->task_id, ev->step, ev->time_ns,
+			      ev->finding_task, ev->finding_pos,
+			      ev->held_count, ev->task,
+			      ev->where, ev->prev_where);
+		for (uint32_t i = 0; i < ev->held_count; i++)
+			strbuf_printf(&b, "\n%u %u %s", ev->held[i].cls,
+				      ev->held[i].mode, ev->held[i].where);
+	}
+	return !b.truncated;
+}
+
+/* Copy one line of *p into dst (cut to len), move *p past it. */
+static bool take_line(const char **p, char *dst, size_t len)
+{
+	const char *nl = strchr(*p, '\n');
+	size_t n = nl ? (size_t)(nl - *p) : strlen(*p);
+
+	if (n >= len)
+		return false;
+	memcpy(dst, *p, n);
+	dst[n] = '\0';
+	*p += n + (nl ? 1 : 0);
+	return true;
+}
+
+static bool valid_mode(unsigned m)
+{
+	return m == LOCK_READ || m == LOCK_WRITE;
+}
+
+bool lockdep_event_decode(const char *text, struct lockdep_event *ev)
+{
+	unsigned cls, mode, pcls, pmode, task_id, ftask, pos, held;
+	char line[128];
+	int used = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (sscanf(text, "use %u %u%n", &cls, &mode, &used) == 2 &&
+	    text[used] == '\0') {
+		if (cls >= LOCK_CLASSES_COUNT || !valid_mode(mode))
+			return false;
+		ev->kind = LOCKDEP_EV_USE;
+		ev->cls = (uint8_t)cls;
+		ev->mode = (uint8_t)mode;
+		return true;
+	}
+	const char *p = text;
+	if (!take_line(&p, line, sizeof(line)) ||
+	    sscanf(line, "dep %u %u %u %u %u %" SCNu64 " %" SCNu64 " %u %u %u",
+		   &cls, &mode, &pcls, &pmode, &task_id, &ev->step,
+		   &ev->time_ns, &ftask, &pos, &held) != 10)
+		return false;
+	if (cls >= LOCK_CLASSES_COUNT || pcls >= LOCK_CLASSES_COUNT ||
+	    cls == pcls || !valid_mode(mode) || !valid_mode(pmode) ||
+	    held > LOCKDEP_HELD_MAX)
+		return false;
+	ev->kind = LOCKDEP_EV_DEP;
+	ev->cls = (uint8_t)cls;
+	ev->mode = (uint8_t)mode;
+	ev->prev_cls = (uint8_t)pcls;
+	ev->prev_mode = (uint8_t)pmode;
+	ev->task_id = task_id;
+	ev->finding_task = ftask;
+	ev->finding_pos = pos;
+	ev->held_count = held;
+	if (!take_line(&p, ev->task, sizeof(ev->task)) ||
+	    !take_line(&p, ev->where, sizeof(ev->where)) ||
+	    !take_line(&p, ev->prev_where, sizeof(ev->prev_where)))
+		return false;
+	for (uint32_t i = 0; i < held; i++) {
+		struct lockdep_held *h = &ev->held[i];
+		int n = 0;
+		if (!take_line(&p, line, sizeof(line)) ||
+		    sscanf(line, "%u %u %n", &cls, &mode, &n) != 2 ||
+		    cls >= LOCK_CLASSES_COUNT || !valid_mode(mode) ||
+		    strlen(line + n) >= sizeof(h->where))
+			return false;
+		h->cls = (uint8_t)cls;
+		h->mode = (uint8_t)mode;
+		snprintf(h->where, sizeof(h->where), "%s", line + n);
+	}
+	return *p == '\0';
 }
 
 const struct checker_ops lockdep_checker = {
 	.name = "lock_order",
 	.state_bytes = sizeof(struct lockdep_state),
+	.run_begin = lockdep_run_begin,
 	.acquired = lockdep_acquired,
 	.wait_begin = lockdep_wait_begin,
 };

@@ -58,6 +58,20 @@ struct runner_params {
 	uint64_t base_seed;
 	uint64_t schedules;		/* 1..RUNNER_SCHEDULES_MAX */
 	bool stop_on_first;		/* stop after the first problem run */
+	/* Run only the schedules i with i % shard_count == shard_index
+	 * (--shard K/N, and each worker of --jobs N); 0 of 0 or 0 of 1: all.
+	 * A shard records no lock_order findings (its graph lacks the other
+	 * shards' dependencies): runner_merge computes them. */
+	uint32_t shard_index;
+	uint32_t shard_count;
+	/* Continue this campaign of `store` (--resume): its committed runs
+	 * are counted, the rest run.  0: begin a new campaign. */
+	int64_t resume_campaign_id;
+	/* A --jobs worker: add this slice's runs to campaign
+	 * attach_campaign_id of `store`, begun by runner_campaign_begin in
+	 * another process, without ending it.  0: not a worker. */
+	int64_t attach_campaign_id;
+	int64_t attach_run_id_base;	/* its reserved run ids' base */
 	FILE *trace_out;		/* text trace of every step, or NULL */
 	/* Record the campaign here (NULL: record nothing).  The runner
 	 * begins and ends the campaign; the caller opens and closes. */
@@ -148,6 +162,60 @@ struct runner_result {
  */
 enum runner_rc runner_run(const struct runner_params *p,
 			  struct runner_result *out);
+
+/* Whether campaign p may be split over processes (split: --jobs,
+ * --shard) or resumed; false with a message in err when not (dfs; a split
+ * --stop-on-first). */
+bool runner_can_split(const struct runner_params *p, bool split, bool resume,
+		      char *err, size_t len);
+
+/*
+ * --jobs: begin campaign p in st for workers to attach to (recorded as a
+ * whole campaign, shard 0 of 1), measuring PCT's k first when it is not
+ * given (p->strategy.pct_steps is set, so the workers need not), and
+ * reserving run ids for it (*id_base, for attach_run_id_base).
+ */
+enum runner_rc runner_campaign_begin(struct runner_params *p,
+				     struct store *st, int64_t *campaign_id,
+				     int64_t *id_base, char *err, size_t len);
+
+/*
+ * --jobs, after the workers: the campaign-wide pass over campaign
+ * campaign_id of st.  Reads schedule 0 and every run with a finding, an
+ * outcome other than ok or a lock-graph event, in schedule order; computes
+ * lock_order as runner_run does and rewrites the findings of the runs
+ * that close a cycle; forgets the decision logs the workers kept only in
+ * case; ends the campaign (done, or interrupted when `interrupted` or
+ * runs are missing) and fills *out as runner_run does, except
+ * out->metrics.  The campaign's rows then equal one process's.
+ */
+enum runner_rc runner_finish(struct store *st, int64_t campaign_id,
+			     bool interrupted, struct runner_result *out);
+
+/* What runner_merge combines. */
+struct runner_merge_params {
+	const char *const *sources;	/* shard databases, any order */
+	uint32_t sources_count;
+	const char *target;		/* record the campaign here, or NULL */
+	/* Merge what every shard reached (--jobs after an interrupt): the
+	 * schedules up to the first one missing, recorded as interrupted.
+	 * Otherwise every shard must be done and complete. */
+	bool partial;
+};
+
+/*
+ * Combine the N shard databases of one campaign (each from --shard K/N,
+ * or a --jobs worker) into one campaign equal to the one a single process
+ * records: the same runs in schedule order, the same findings (lock_order
+ * computed from the shards' lock-graph events in schedule order, as
+ * runner_run does), the same kept decision logs, the metric counts summed.
+ * Fills *out as runner_run does, except out->metrics (the shards keep
+ * histogram buckets, not their sums and extremes).  A mismatch between
+ * shards, a missing or unfinished shard: RUNNER_ERR_PARAMS with err saying
+ * which file and what; database errors: RUNNER_ERR_STORE.
+ */
+enum runner_rc runner_merge(const struct runner_merge_params *p,
+			    struct runner_result *out);
 
 /* How strictly a replay follows its log. */
 enum runner_replay_mode {

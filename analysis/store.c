@@ -24,7 +24,7 @@
  * finding's run_id maps the same way.
  *
  * Invariants (store_check_invariants asserts them):
- *  1. staged_runs <= STORE_BATCH_RUNS: store_run_add commits a full batch
+ *  1. staged_runs <= batch_runs: store_run_add commits a full batch
  *     before it stages another run.
  *  2. Something is staged only while a campaign is open: staged_runs > 0 or
  *     stage_dirty implies campaign_id > 0 (store_campaign_end commits before
@@ -162,8 +162,37 @@ static const char schema_v1[] =
  * bumps STORE_SCHEMA_VERSION); it never edits one, because files written
  * by this version exist.
  */
+/* Version 2: campaigns split over processes.  A campaign row says which
+ * slice of the schedule indices it ran (schedule i belongs to shard
+ * i % shard_count; a whole campaign is shard 0 of 1) and whether every
+ * run's decision log was kept.  lock_event holds, per run, the changes to
+ * the lock-dependency graph that were new to the process that ran it (see
+ * analysis/lockdep.c, "Events"), so that `simrun merge`, --jobs and
+ * --resume compute the campaign's lock_order findings from the union, as
+ * one process would have. */
+static const char schema_v2[] =
+	"ALTER TABLE campaign ADD COLUMN shard_index INTEGER NOT NULL DEFAULT 0"
+	" CHECK (shard_index >= 0);"
+	"ALTER TABLE campaign ADD COLUMN shard_count INTEGER NOT NULL DEFAULT 1"
+	" CHECK (shard_count >= 1);"
+	"ALTER TABLE campaign ADD COLUMN keep_decisions INTEGER NOT NULL DEFAULT 0"
+	" CHECK (keep_decisions IN (0, 1));"
+	"CREATE TABLE lock_event ("
+	" run_id INTEGER NOT NULL REFERENCES run(id),"
+	" seq INTEGER NOT NULL CHECK (seq >= 0),"
+	" event TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, seq));"
+	/* Run ids a --jobs campaign's workers are writing: (id_base,
+	 * last_id], schedule i at id_base + i + 1, so that its ids follow
+	 * schedule order as one process's would.  Every writer allocates
+	 * above it; the row goes when the campaign ends. */
+	"CREATE TABLE run_id_reserved ("
+	" campaign_id INTEGER PRIMARY KEY REFERENCES campaign(id),"
+	" last_id INTEGER NOT NULL);";
+
 static const char *const schema_steps[] = {
 	schema_v1,
+	schema_v2,
 };
 
 static_assert(sizeof(schema_steps) / sizeof(schema_steps[0]) ==
@@ -188,6 +217,8 @@ static const char stage_schema[] =
 	"CREATE TABLE stage.staged_metric ("
 	" campaign_id INTEGER NOT NULL, name TEXT NOT NULL, bucket INTEGER,"
 	" count INTEGER NOT NULL CHECK (typeof(count) = 'integer'));"
+	"CREATE TABLE stage.staged_lock_event ("
+	" run_id INTEGER NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL);"
 	"CREATE UNIQUE INDEX stage.staged_metric_key"
 	" ON staged_metric (campaign_id, name, ifnull(bucket, -1));";
 
@@ -202,19 +233,28 @@ enum stmt {
 	ST_STAGE_RUN,
 	ST_STAGE_FINDING,
 	ST_STAGE_METRIC,
+	ST_STAGE_LOCK_EVENT,
 	ST_MAX_RUN_ID,
 	ST_COPY_RUNS,
 	ST_COPY_FINDINGS,
 	ST_COPY_METRICS,
+	ST_COPY_LOCK_EVENTS,
 	ST_CAMPAIGN_END,
 	ST_CLEAR_RUNS,
 	ST_CLEAR_FINDINGS,
 	ST_CLEAR_METRICS,
+	ST_CLEAR_LOCK_EVENTS,
 	ST_LOAD_RUN,
 	ST_LOAD_FINDINGS,
 	ST_FIND_RUN,
 	ST_CAMPAIGN_EXISTS,
 	ST_RUNS_WITH_FINDINGS,
+	ST_CAMPAIGN_REOPEN,
+	ST_CAMPAIGN_INFO,
+	ST_CURSOR_RUNS,
+	ST_CURSOR_FINDINGS,
+	ST_CURSOR_EVENTS,
+	ST_CAMPAIGN_METRICS,
 	ST_COUNT,
 };
 
@@ -226,7 +266,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CAMPAIGN_INSERT] =
 		"INSERT INTO main.campaign (simrun_version, scenario_name,"
 		" scenario_sha256, scenario_json, variant, strategy, params_json,"
-		" base_seed, schedules) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		" base_seed, schedules, shard_index, shard_count, keep_decisions)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_STAGE_RUN] =
 		"INSERT INTO stage.staged_run (campaign_id, idx, seed, outcome,"
 		" steps, virtual_ns, trace_hash, decisions_count, decisions)"
@@ -244,17 +285,26 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (campaign_id, name, ifnull(bucket, -1))"
 		" DO UPDATE SET count = count + excluded.count",
-	[ST_MAX_RUN_ID] = "SELECT coalesce(max(id), 0) FROM main.run",
+	[ST_STAGE_LOCK_EVENT] =
+		"INSERT INTO stage.staged_lock_event (run_id, seq, event)"
+		" VALUES (?1, ?2, ?3)",
+	/* Above every run, and every range reserved for a --jobs campaign. */
+	[ST_MAX_RUN_ID] =
+		"SELECT max(coalesce((SELECT max(id) FROM main.run), 0),"
+		" coalesce((SELECT max(last_id) FROM main.run_id_reserved), 0))",
 	[ST_COPY_RUNS] =
 		"INSERT INTO main.run (id, campaign_id, idx, seed, outcome, steps,"
 		" virtual_ns, trace_hash, decisions_count, decisions)"
-		" SELECT id + ?1, campaign_id, idx, seed, outcome, steps,"
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + idx + 1 ELSE id + ?1 END,"
+		" campaign_id, idx, seed, outcome, steps,"
 		" virtual_ns, trace_hash, decisions_count, decisions"
 		" FROM stage.staged_run ORDER BY id",
 	[ST_COPY_FINDINGS] =
 		"INSERT INTO main.finding (run_id, kind, signature, summary,"
 		" detail_json, step, time_ns, task, hits)"
-		" SELECT run_id + ?1, kind, signature, summary, detail_json, step,"
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + 1 + (SELECT r.idx FROM"
+		" stage.staged_run r WHERE r.id = run_id) ELSE run_id + ?1 END,"
+		" kind, signature, summary, detail_json, step,"
 		" time_ns, task, hits FROM stage.staged_finding ORDER BY id",
 	/* "WHERE true" resolves the parsing ambiguity between a join's ON
 	 * and the upsert's ON CONFLICT (SQLite's documented workaround). */
@@ -263,12 +313,18 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" SELECT campaign_id, name, bucket, count FROM stage.staged_metric"
 		" WHERE true ON CONFLICT (campaign_id, name, ifnull(bucket, -1))"
 		" DO UPDATE SET count = count + excluded.count",
+	[ST_COPY_LOCK_EVENTS] =
+		"INSERT INTO main.lock_event (run_id, seq, event)"
+		" SELECT CASE WHEN ?2 >= 0 THEN ?2 + 1 + (SELECT r.idx FROM"
+		" stage.staged_run r WHERE r.id = run_id) ELSE run_id + ?1 END,"
+		" seq, event FROM stage.staged_lock_event ORDER BY run_id, seq",
 	[ST_CAMPAIGN_END] =
 		"UPDATE main.campaign SET status = ?2, ended_at = CURRENT_TIMESTAMP"
 		" WHERE id = ?1",
 	[ST_CLEAR_RUNS] = "DELETE FROM stage.staged_run",
 	[ST_CLEAR_FINDINGS] = "DELETE FROM stage.staged_finding",
 	[ST_CLEAR_METRICS] = "DELETE FROM stage.staged_metric",
+	[ST_CLEAR_LOCK_EVENTS] = "DELETE FROM stage.staged_lock_event",
 	[ST_LOAD_RUN] =
 		"SELECT r.campaign_id, r.idx, r.seed, r.outcome, r.steps,"
 		" r.virtual_ns, r.trace_hash, r.decisions_count, r.decisions,"
@@ -292,6 +348,33 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" AND (r.outcome <> 'ok' OR EXISTS"
 		"  (SELECT 1 FROM main.finding f WHERE f.run_id = r.id))"
 		" ORDER BY r.id",
+	[ST_CAMPAIGN_REOPEN] =
+		"UPDATE main.campaign SET status = 'running', ended_at = NULL"
+		" WHERE id = ?1",
+	[ST_CAMPAIGN_INFO] =
+		"SELECT scenario_name, scenario_json, scenario_sha256, variant,"
+		" strategy, params_json, base_seed, schedules, status, shard_index,"
+		" shard_count, keep_decisions, simrun_version,"
+		" (SELECT count(*) FROM main.run r WHERE r.campaign_id = c.id)"
+		" FROM main.campaign c WHERE id = ?1",
+	[ST_CURSOR_RUNS] =
+		"SELECT r.id, r.idx, r.seed, r.outcome, r.steps, r.virtual_ns,"
+		" r.trace_hash, r.decisions_count, r.decisions,"
+		" EXISTS (SELECT 1 FROM main.finding f WHERE f.run_id = r.id),"
+		" EXISTS (SELECT 1 FROM main.lock_event l WHERE l.run_id = r.id)"
+		" FROM main.run r WHERE r.campaign_id = ?1 AND (?2 = 0 OR r.idx = 0"
+		"  OR r.outcome <> 'ok'"
+		"  OR EXISTS (SELECT 1 FROM main.finding f WHERE f.run_id = r.id)"
+		"  OR EXISTS (SELECT 1 FROM main.lock_event l WHERE l.run_id = r.id))"
+		" ORDER BY r.idx",
+	[ST_CURSOR_FINDINGS] =
+		"SELECT kind, signature, summary, detail_json, step, time_ns, task,"
+		" hits FROM main.finding WHERE run_id = ?1 ORDER BY id",
+	[ST_CURSOR_EVENTS] =
+		"SELECT event FROM main.lock_event WHERE run_id = ?1 ORDER BY seq",
+	[ST_CAMPAIGN_METRICS] =
+		"SELECT name, bucket, count FROM main.metric WHERE campaign_id = ?1"
+		" ORDER BY rowid",
 };
 
 /* -------------------------------------------------------------- store */
@@ -310,8 +393,16 @@ struct store {
 	size_t staged_bytes;		/* invariant 3 */
 	bool stage_dirty;		/* runs or metric counts staged */
 	bool iterating;			/* inside store_runs_with_findings */
+	uint32_t batch_runs;		/* opts.batch_runs or STORE_BATCH_RUNS */
+	bool any_order;			/* a resumed campaign: runs fill gaps */
+	uint8_t *cursor_decisions;	/* the cursor's current decision log */
+	bool cursor_notable;		/* store_cursor_open_notable */
+	/* Attached to a --jobs campaign: schedule i's run id is
+	 * id_base + i + 1, in the range reserved for it; -1 otherwise. */
+	int64_t id_base;
 
 	char msg[STORE_MESSAGE_MAX];
+	char event_text[LOCKDEP_EVENT_TEXT_MAX];
 };
 
 static const char *const rc_names[STORE_RC_COUNT] = {
@@ -367,7 +458,7 @@ void store_check_invariants(const struct store *s)
 {
 	SIM_ASSERT(s != NULL);
 	SIM_ASSERT(s->db != NULL);
-	SIM_ASSERT(s->staged_runs <= STORE_BATCH_RUNS);	/* 1 */
+	SIM_ASSERT(s->staged_runs <= s->batch_runs);		/* 1 */
 	if (s->staged_runs > 0 || s->stage_dirty)
 		SIM_ASSERT(s->campaign_id > 0);			/* 2 */
 	if (s->staged_runs == 0)
@@ -725,16 +816,27 @@ struct header {
 static enum store_rc read_header(struct store *s, struct header *h,
 				 const char *doing)
 {
-	enum store_rc rc;
+	/* One read transaction, so that the three values are of one
+	 * moment: another simrun may be creating the file meanwhile. */
+	bool own = sqlite3_get_autocommit(s->db) != 0;
+	enum store_rc rc = own ? exec_sql(s, "BEGIN", doing) : STORE_OK;
 
-	rc = query_one(s, "PRAGMA main.application_id", &h->application_id,
-		       NULL, 0, doing);
+	if (rc == STORE_OK)
+		rc = query_one(s, "PRAGMA main.application_id",
+			       &h->application_id, NULL, 0, doing);
 	if (rc == STORE_OK)
 		rc = query_one(s, "PRAGMA main.user_version", &h->version,
 			       NULL, 0, doing);
 	if (rc == STORE_OK)
 		rc = query_one(s, "SELECT count(*) FROM main.sqlite_master",
 			       &h->objects, NULL, 0, doing);
+	if (own && !sqlite3_get_autocommit(s->db)) {
+		enum store_rc end = exec_sql(s, "COMMIT", doing);
+		if (rc == STORE_OK)
+			rc = end;
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
 	return rc;
 }
 
@@ -803,6 +905,7 @@ static void store_free(struct store *s)
 	/* close_v2 cannot fail for want of finalized statements; every
 	 * statement is finalized above anyway. */
 	sqlite3_close_v2(s->db);
+	free(s->cursor_decisions);
 	free(s->path);
 	free(s);
 }
@@ -843,6 +946,8 @@ enum store_rc store_open(const char *path, const struct store_opts *opts,
 	}
 	if (opts)
 		s->opts = *opts;
+	s->batch_runs = s->opts.batch_runs ? s->opts.batch_runs : STORE_BATCH_RUNS;
+	s->id_base = -1;
 
 	src = sqlite3_open_v2(path, &s->db,
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -876,8 +981,18 @@ enum store_rc store_open(const char *path, const struct store_opts *opts,
 	 * commit durable against a crash of simrun (the WAL is written
 	 * before COMMIT returns); a power loss may lose the last batches,
 	 * never the file's consistency. */
-	rc = query_one(s, "PRAGMA main.journal_mode = WAL", &ignored, mode,
-		       sizeof(mode), "switching it to WAL mode");
+	/* Switching a new file to WAL needs an exclusive lock, and SQLite
+	 * may report SQLITE_BUSY at once, without its busy handler, while
+	 * another simrun is creating the same file: wait for it here, as
+	 * long as the busy handler would. */
+	rc = STORE_ERR_LOCKED;
+	for (uint32_t i = 0; rc == STORE_ERR_LOCKED &&
+			     i < STORE_BUSY_TIMEOUT_MS / STORE_OPEN_RETRY_MS; i++) {
+		if (i)
+			usleep(STORE_OPEN_RETRY_MS * 1000);
+		rc = query_one(s, "PRAGMA main.journal_mode = WAL", &ignored,
+			       mode, sizeof(mode), "switching it to WAL mode");
+	}
 	if (rc != STORE_OK)
 		goto fail;
 	if (strcmp(mode, "wal") != 0) {
@@ -921,9 +1036,23 @@ fail:
 
 /* ------------------------------------------------------------ writing */
 
+/*
+ * BEGIN IMMEDIATE, waiting out other writers: SQLite's busy handler
+ * (sqlite3_busy_timeout) retries for up to STORE_BUSY_TIMEOUT_MS.  Two
+ * simruns sharing a file take turns per batch, each holding the lock for
+ * milliseconds, so neither sees "locked"; the concurrent-writer test in
+ * tests/cli/test_database.c runs two at once.  A lock held for seconds is
+ * someone's open transaction and is reported (no retry loop on top, which
+ * would only hide it).
+ */
+static enum store_rc begin_write(struct store *s, const char *doing)
+{
+	return step_done(s, ST_BEGIN_IMMEDIATE, doing);
+}
+
 static bool stage_full(const struct store *s)
 {
-	return s->staged_runs >= STORE_BATCH_RUNS ||
+	return s->staged_runs >= s->batch_runs ||
 	       s->staged_bytes >= STORE_BATCH_BYTES;
 }
 
@@ -949,7 +1078,7 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 	snprintf(doing, sizeof(doing), "writing %" PRIu32 " staged runs of "
 		 "campaign %" PRId64, s->staged_runs, s->campaign_id);
 
-	rc = step_done(s, ST_BEGIN_IMMEDIATE, doing);
+	rc = begin_write(s, doing);
 	if (rc != STORE_OK)
 		goto fail;
 	st = s->st[ST_MAX_RUN_ID];
@@ -963,14 +1092,21 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 	sqlite3_reset(st);
 
 	sqlite3_bind_int64(s->st[ST_COPY_RUNS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_RUNS], 2, s->id_base);
 	rc = step_done(s, ST_COPY_RUNS, doing);
 	if (rc != STORE_OK)
 		goto fail;
 	sqlite3_bind_int64(s->st[ST_COPY_FINDINGS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_FINDINGS], 2, s->id_base);
 	rc = step_done(s, ST_COPY_FINDINGS, doing);
 	if (rc != STORE_OK)
 		goto fail;
 	rc = step_done(s, ST_COPY_METRICS, doing);
+	if (rc != STORE_OK)
+		goto fail;
+	sqlite3_bind_int64(s->st[ST_COPY_LOCK_EVENTS], 1, offset);
+	sqlite3_bind_int64(s->st[ST_COPY_LOCK_EVENTS], 2, s->id_base);
+	rc = step_done(s, ST_COPY_LOCK_EVENTS, doing);
 	if (rc != STORE_OK)
 		goto fail;
 	if (end != STORE_RUNNING) {
@@ -987,6 +1123,8 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 	if (rc == STORE_OK)
 		rc = step_done(s, ST_CLEAR_METRICS, doing);
 	if (rc == STORE_OK)
+		rc = step_done(s, ST_CLEAR_LOCK_EVENTS, doing);
+	if (rc == STORE_OK)
 		rc = step_done(s, ST_COMMIT, doing);
 	if (rc != STORE_OK)
 		goto fail;
@@ -1002,6 +1140,12 @@ fail:
 			  "by the next successful flush, and runs committed "
 			  "before stay in the file");
 	return rc;
+}
+
+bool store_batch_full(const struct store *s)
+{
+	store_check_invariants(s);
+	return stage_full(s);
 }
 
 enum store_rc store_flush(struct store *s)
@@ -1068,11 +1212,15 @@ enum store_rc store_campaign_begin(struct store *s,
 			  SQLITE_STATIC);
 	bind_u64_text(st, 8, c->base_seed);
 	sqlite3_bind_int64(st, 9, (int64_t)c->schedules);
+	sqlite3_bind_int64(st, 10, c->shard_index);
+	sqlite3_bind_int64(st, 11, c->shard_count ? c->shard_count : 1);
+	sqlite3_bind_int(st, 12, s->opts.keep_all_decisions);
 	rc = step_done(s, ST_CAMPAIGN_INSERT, "recording a new campaign");
 	if (rc != STORE_OK)
 		return rc;
 	s->campaign_id = sqlite3_last_insert_rowid(s->db);
 	s->has_last_idx = false;
+	s->any_order = false;
 	*campaign_id = s->campaign_id;
 	SIM_ASSERT(s->campaign_id > 0);
 	return STORE_OK;
@@ -1146,12 +1294,15 @@ static enum store_rc stage_run(struct store *s, const struct store_run *r,
 			       const struct finding *findings, uint32_t n)
 {
 	sqlite3_stmt *st = s->st[ST_STAGE_RUN];
-	bool keep = s->opts.keep_all_decisions || n > 0 || r->outcome != RUN_OK;
+	bool keep = s->opts.keep_all_decisions || r->keep_decisions || n > 0 ||
+		    r->outcome != RUN_OK;
 	size_t bytes = 128 + (keep ? r->decisions_len : 0);
 	int64_t stage_id;
 	enum store_rc rc;
 
-	if (n > 0) {
+	/* A run without findings or lock events is one INSERT. */
+	bool in_txn = n > 0 || r->lock_events_count > 0;
+	if (in_txn) {
 		rc = stage_step(s, ST_BEGIN, r);
 		if (rc != STORE_OK)
 			return rc;
@@ -1203,7 +1354,20 @@ static enum store_rc stage_run(struct store *s, const struct store_run *r,
 		bytes += 64 + strlen(f->kind) + strlen(f->summary) +
 			 strlen(f->detail);
 	}
-	if (n > 0) {
+	st = s->st[ST_STAGE_LOCK_EVENT];
+	for (uint32_t i = 0; i < r->lock_events_count; i++) {
+		bool fits = lockdep_event_encode(&r->lock_events[i], s->event_text,
+						 sizeof(s->event_text));
+		SIM_ASSERT(fits);
+		sqlite3_bind_int64(st, 1, stage_id);
+		sqlite3_bind_int64(st, 2, i);
+		sqlite3_bind_text(st, 3, s->event_text, -1, SQLITE_STATIC);
+		rc = stage_step(s, ST_STAGE_LOCK_EVENT, r);
+		if (rc != STORE_OK)
+			goto fail;
+		bytes += 32 + strlen(s->event_text);
+	}
+	if (in_txn) {
 		rc = stage_step(s, ST_COMMIT, r);
 		if (rc != STORE_OK)
 			goto fail;
@@ -1240,7 +1404,7 @@ enum store_rc store_run_add(struct store *s, int64_t campaign_id,
 	 * make the batch fail the UNIQUE (campaign_id, idx) at commit, every
 	 * time. */
 	SIM_ASSERT(r->idx <= (uint64_t)INT64_MAX);
-	if (s->has_last_idx)
+	if (s->has_last_idx && !s->any_order)
 		SIM_ASSERT(r->idx > s->last_idx);
 
 	if (!run_fits(s, r, findings, findings_count, &rc)) {
@@ -1322,6 +1486,7 @@ enum store_rc store_campaign_end(struct store *s, int64_t campaign_id,
 	if (rc == STORE_OK) {
 		s->campaign_id = 0;
 		s->has_last_idx = false;
+		s->any_order = false;
 	}
 	store_check_invariants(s);
 	return rc;
@@ -1658,5 +1823,520 @@ enum store_rc store_query(struct store *s, const char *sql,
 	if (src != SQLITE_ROW && src != SQLITE_DONE)
 		rc = fail_sqlite(s, src, "reading for a report");
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ------------------------------------------- campaigns across processes */
+
+void store_campaign_info_free(struct store_campaign_info *info)
+{
+	if (!info)
+		return;
+	free(info->simrun_version);
+	free(info->scenario_name);
+	free(info->scenario_json);
+	free(info->variant);
+	free(info->strategy);
+	free(info->params_json);
+	memset(info, 0, sizeof(*info));
+}
+
+enum store_rc store_campaign_info(struct store *s, int64_t campaign_id,
+				  struct store_campaign_info *out)
+{
+	sqlite3_stmt *st = s->st[ST_CAMPAIGN_INFO];
+	enum store_rc rc = STORE_OK;
+	uint64_t idx = 0, count = 1, keep = 0;
+	int src;
+
+	store_check_invariants(s);
+	SIM_ASSERT(out != NULL);
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(st, 1, campaign_id);
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = fail(s, STORE_ERR_NOT_FOUND, "no campaign %" PRId64,
+			  campaign_id);
+		goto done;
+	}
+	if (src != SQLITE_ROW) {
+		rc = fail_sqlite(s, src, "reading a campaign");
+		goto done;
+	}
+	out->campaign_id = campaign_id;
+	if (!parse_u64_text(sqlite3_column_text(st, 6), &out->base_seed) ||
+	    !column_u64(st, 7, &out->schedules) ||
+	    !parse_status(sqlite3_column_text(st, 8), &out->status) ||
+	    !column_u64(st, 9, &idx) || !column_u64(st, 10, &count) ||
+	    !column_u64(st, 11, &keep) || !column_u64(st, 13, &out->runs) ||
+	    count == 0 || count > UINT32_MAX || idx >= count ||
+	    sqlite3_column_bytes(st, 2) != 64) {
+		rc = fail(s, STORE_ERR_CORRUPT,
+			  "campaign %" PRId64 " has a malformed column",
+			  campaign_id);
+		goto done;
+	}
+	out->shard_index = (uint32_t)idx;
+	out->shard_count = (uint32_t)count;
+	out->keep_decisions = keep != 0;
+	snprintf(out->scenario_sha256, sizeof(out->scenario_sha256), "%s",
+		 (const char *)sqlite3_column_text(st, 2));
+	out->scenario_name = column_dup(st, 0, NULL);
+	out->scenario_json = column_dup(st, 1, &out->scenario_json_len);
+	out->variant = column_dup(st, 3, NULL);
+	out->strategy = column_dup(st, 4, NULL);
+	out->params_json = column_dup(st, 5, NULL);
+	out->simrun_version = column_dup(st, 12, NULL);
+	if (!out->scenario_name || !out->scenario_json || !out->variant ||
+	    !out->strategy || !out->params_json || !out->simrun_version)
+		rc = fail(s, STORE_ERR_NOMEM, "out of memory reading a campaign");
+done:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != STORE_OK)
+		store_campaign_info_free(out);
+	return rc;
+}
+
+enum store_rc store_campaign_ids(struct store *s, int64_t *ids, uint32_t max,
+				 uint32_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	store_check_invariants(s);
+	*count = 0;
+	src = sqlite3_prepare_v2(s->db, "SELECT id FROM main.campaign ORDER BY id",
+				 -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return fail_sqlite(s, src, "listing campaigns");
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*count < max)
+			ids[*count] = sqlite3_column_int64(st, 0);
+		(*count)++;
+	}
+	if (src != SQLITE_DONE)
+		rc = fail_sqlite(s, src, "listing campaigns");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum store_rc store_campaign_unfinished(struct store *s, int64_t *campaign_id)
+{
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	store_check_invariants(s);
+	*campaign_id = 0;
+	src = sqlite3_prepare_v2(s->db,
+				 "SELECT max(id) FROM main.campaign WHERE status"
+				 " IN ('running', 'interrupted')",
+				 -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return fail_sqlite(s, src, "looking for an unfinished campaign");
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW)
+		rc = fail_sqlite(s, src, "looking for an unfinished campaign");
+	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		rc = fail(s, STORE_ERR_NOT_FOUND,
+			  "no campaign is left running or interrupted; there "
+			  "is nothing to resume");
+	else
+		*campaign_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum store_rc store_campaign_reopen(struct store *s, int64_t campaign_id)
+{
+	enum store_rc rc;
+
+	store_check_invariants(s);
+	SIM_ASSERT(s->campaign_id == 0);
+	SIM_ASSERT(campaign_id > 0);
+	sqlite3_bind_int64(s->st[ST_CAMPAIGN_REOPEN], 1, campaign_id);
+	rc = step_done(s, ST_CAMPAIGN_REOPEN, "reopening a campaign");
+	if (rc != STORE_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return fail(s, STORE_ERR_NOT_FOUND, "no campaign %" PRId64,
+			    campaign_id);
+	s->campaign_id = campaign_id;
+	/* Resumed runs fill the gaps a killed process left, in any order. */
+	s->has_last_idx = false;
+	s->any_order = true;
+	return STORE_OK;
+}
+
+enum store_rc store_cursor_open_notable(struct store *s, int64_t campaign_id)
+{
+	s->cursor_notable = true;
+	enum store_rc rc = store_cursor_open(s, campaign_id);
+	s->cursor_notable = false;
+	return rc;
+}
+
+enum store_rc store_campaign_attach(struct store *s, int64_t campaign_id,
+				    int64_t id_base)
+{
+	store_check_invariants(s);
+	SIM_ASSERT(s->campaign_id == 0);
+	SIM_ASSERT(campaign_id > 0);
+	SIM_ASSERT(id_base >= -1);
+	s->campaign_id = campaign_id;
+	s->id_base = id_base;
+	s->has_last_idx = false;
+	s->any_order = true;
+	return STORE_OK;
+}
+
+enum store_rc store_campaign_detach(struct store *s)
+{
+	enum store_rc rc;
+
+	store_check_invariants(s);
+	SIM_ASSERT(s->campaign_id > 0);
+	rc = commit_batch(s, STORE_RUNNING);
+	if (rc == STORE_OK) {
+		s->campaign_id = 0;
+		s->has_last_idx = false;
+		s->any_order = false;
+		s->id_base = -1;
+	}
+	store_check_invariants(s);
+	return rc;
+}
+
+enum store_rc store_reserve_run_ids(struct store *s, int64_t campaign_id,
+				    uint64_t count, int64_t *id_base)
+{
+	const char *doing = "reserving run ids for the workers";
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc;
+	int src;
+
+	store_check_invariants(s);
+	SIM_ASSERT(campaign_id > 0 && count <= (uint64_t)INT64_MAX / 2);
+	*id_base = -1;
+	rc = begin_write(s, doing);
+	if (rc != STORE_OK)
+		return rc;
+	src = sqlite3_step(s->st[ST_MAX_RUN_ID]);
+	int64_t base = sqlite3_column_int64(s->st[ST_MAX_RUN_ID], 0);
+	sqlite3_reset(s->st[ST_MAX_RUN_ID]);
+	if (src == SQLITE_ROW)
+		src = sqlite3_prepare_v2(s->db, "INSERT INTO main.run_id_reserved"
+					 " (campaign_id, last_id) VALUES (?1, ?2)",
+					 -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, campaign_id);
+		sqlite3_bind_int64(st, 2, base + (int64_t)count);
+		src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	rc = src == SQLITE_OK ? step_done(s, ST_COMMIT, doing)
+			      : fail_sqlite(s, src, doing);
+	if (rc != STORE_OK) {
+		rollback(s);
+		return rc;
+	}
+	*id_base = base;
+	return STORE_OK;
+}
+
+enum store_rc store_release_run_ids(struct store *s, int64_t campaign_id)
+{
+	char sql[96];
+
+	store_check_invariants(s);
+	snprintf(sql, sizeof(sql), "DELETE FROM main.run_id_reserved WHERE "
+		 "campaign_id = %lld", (long long)campaign_id);
+	return exec_sql(s, sql, "releasing reserved run ids");
+}
+
+enum store_rc store_outcome_counts(struct store *s, int64_t campaign_id,
+				   uint64_t counts[RUN_OUTCOMES_COUNT])
+{
+	sqlite3_stmt *st = NULL;
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	store_check_invariants(s);
+	memset(counts, 0, sizeof(uint64_t) * RUN_OUTCOMES_COUNT);
+	src = sqlite3_prepare_v2(s->db, "SELECT outcome, count(*) FROM main.run"
+				 " WHERE campaign_id = ?1 GROUP BY outcome",
+				 -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return fail_sqlite(s, src, "counting outcomes");
+	sqlite3_bind_int64(st, 1, campaign_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		enum run_outcome o;
+		uint64_t n;
+		if (!parse_outcome(sqlite3_column_text(st, 0), &o) ||
+		    !column_u64(st, 1, &n)) {
+			rc = fail(s, STORE_ERR_CORRUPT, "campaign %" PRId64
+				  " has a run with an unknown outcome",
+				  campaign_id);
+			break;
+		}
+		counts[o] = n;
+	}
+	if (rc == STORE_OK && src != SQLITE_DONE)
+		rc = fail_sqlite(s, src, "counting outcomes");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Run one statement of store_runs_refind. */
+static int refind_step(sqlite3_stmt *st)
+{
+	int src = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? SQLITE_OK : src;
+}
+
+enum store_rc store_runs_refind(struct store *s, const struct store_refind *list,
+				uint32_t count)
+{
+	const char *doing = "rewriting findings after the lock_order pass";
+	sqlite3_stmt *del = NULL, *drop = NULL, *ins = NULL;
+	enum store_rc rc;
+	int src;
+
+	store_check_invariants(s);
+	if (count == 0)
+		return STORE_OK;
+	rc = begin_write(s, doing);
+	if (rc != STORE_OK)
+		return rc;
+	src = sqlite3_prepare_v2(s->db, "DELETE FROM main.finding WHERE run_id = ?1",
+				 -1, &del, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db, "UPDATE main.run SET decisions = NULL"
+					 " WHERE id = ?1", -1, &drop, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(s->db,
+			"INSERT INTO main.finding (run_id, kind, signature, summary,"
+			" detail_json, step, time_ns, task, hits) VALUES (?1, ?2, ?3,"
+			" ?4, CASE WHEN json_valid(?5) THEN ?5"
+			" ELSE json_object('unparsed', ?5) END, ?6, ?7, ?8, ?9)",
+			-1, &ins, NULL);
+	for (uint32_t k = 0; src == SQLITE_OK && k < count; k++) {
+		const struct store_refind *t = &list[k];
+		SIM_ASSERT(t->count <= FINDINGS_PER_RUN_MAX);
+		if (t->drop_decisions) {
+			sqlite3_bind_int64(drop, 1, t->run_id);
+			src = refind_step(drop);
+		}
+		if (src != SQLITE_OK || !t->findings)
+			continue;
+		sqlite3_bind_int64(del, 1, t->run_id);
+		src = refind_step(del);
+		for (uint32_t i = 0; src == SQLITE_OK && i < t->count; i++) {
+			const struct finding *f = &t->findings[i];
+			sqlite3_bind_int64(ins, 1, t->run_id);
+			sqlite3_bind_text(ins, 2, f->kind, -1, SQLITE_STATIC);
+			bind_hex16(ins, 3, f->signature);
+			sqlite3_bind_text(ins, 4, f->summary, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, f->detail, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(ins, 6, (int64_t)f->step);
+			sqlite3_bind_int64(ins, 7, (int64_t)f->time_ns);
+			if (f->task == TRACE_NO_TASK)
+				sqlite3_bind_null(ins, 8);
+			else
+				sqlite3_bind_int64(ins, 8, f->task);
+			sqlite3_bind_int64(ins, 9, f->hits ? f->hits : 1);
+			src = refind_step(ins);
+		}
+	}
+	if (src != SQLITE_OK)
+		rc = fail_sqlite(s, src, doing);
+	sqlite3_finalize(del);
+	sqlite3_finalize(drop);
+	sqlite3_finalize(ins);
+	if (rc == STORE_OK)
+		rc = step_done(s, ST_COMMIT, doing);
+	if (rc != STORE_OK)
+		rollback(s);
+	return rc;
+}
+
+enum store_rc store_cursor_open(struct store *s, int64_t campaign_id)
+{
+	store_check_invariants(s);
+	SIM_ASSERT(!s->iterating);
+	s->iterating = true;
+	sqlite3_bind_int64(s->st[ST_CURSOR_RUNS], 1, campaign_id);
+	sqlite3_bind_int(s->st[ST_CURSOR_RUNS], 2, s->cursor_notable);
+	return STORE_OK;
+}
+
+void store_cursor_close(struct store *s)
+{
+	SIM_ASSERT(s->iterating);
+	sqlite3_reset(s->st[ST_CURSOR_RUNS]);
+	sqlite3_clear_bindings(s->st[ST_CURSOR_RUNS]);
+	free(s->cursor_decisions);
+	s->cursor_decisions = NULL;
+	s->iterating = false;
+}
+
+/* The findings and events of cursor run out->run_id (most runs have
+ * neither: the cursor's query says so, and these queries are skipped). */
+static enum store_rc cursor_children(struct store *s,
+				     struct store_cursor_run *out,
+				     bool findings, bool events)
+{
+	sqlite3_stmt *st = s->st[ST_CURSOR_FINDINGS];
+	enum store_rc rc = STORE_OK;
+	int src = SQLITE_DONE;
+
+	out->run.lock_events = out->lock_events;
+	out->run.lock_events_count = 0;
+	if (!findings)
+		goto events;
+	sqlite3_bind_int64(st, 1, out->run_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t task = TRACE_NO_TASK, hits = 0;
+		if (out->findings_count == FINDINGS_PER_RUN_MAX) {
+			rc = fail(s, STORE_ERR_CORRUPT, "run %" PRId64 " has "
+				  "more findings than simrun records",
+				  out->run_id);
+			break;
+		}
+		struct finding *f = &out->findings[out->findings_count++];
+		memset(f, 0, sizeof(*f));
+		const unsigned char *kind = sqlite3_column_text(st, 0);
+		const unsigned char *sum = sqlite3_column_text(st, 2);
+		const unsigned char *det = sqlite3_column_text(st, 3);
+		bool ok = kind && sum && det &&
+			  strlen((const char *)kind) < sizeof(f->kind) &&
+			  parse_hex16(sqlite3_column_text(st, 1), &f->signature) &&
+			  column_u64(st, 4, &f->step) &&
+			  column_u64(st, 5, &f->time_ns) &&
+			  column_u64(st, 7, &hits) && hits <= UINT32_MAX;
+		if (ok && sqlite3_column_type(st, 6) != SQLITE_NULL)
+			ok = column_u64(st, 6, &task) && task < TRACE_NO_TASK;
+		if (!ok) {
+			rc = fail(s, STORE_ERR_CORRUPT, "a finding of run %" PRId64
+				  " has a malformed column", out->run_id);
+			break;
+		}
+		snprintf(f->kind, sizeof(f->kind), "%s", (const char *)kind);
+		snprintf(f->summary, sizeof(f->summary), "%s", (const char *)sum);
+		snprintf(f->detail, sizeof(f->detail), "%s", (const char *)det);
+		f->task = (uint32_t)task;
+		f->hits = (uint32_t)hits;
+	}
+	if (rc == STORE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = fail_sqlite(s, src, "reading findings");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != STORE_OK)
+		return rc;
+events:
+	if (!events)
+		return STORE_OK;
+	st = s->st[ST_CURSOR_EVENTS];
+	sqlite3_bind_int64(st, 1, out->run_id);
+	uint32_t n = 0;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (n == LOCKDEP_RUN_EVENTS_MAX || !t ||
+		    !lockdep_event_decode((const char *)t, &out->lock_events[n])) {
+			rc = fail(s, STORE_ERR_CORRUPT, "a lock_event of run %"
+				  PRId64 " is malformed", out->run_id);
+			break;
+		}
+		n++;
+	}
+	if (rc == STORE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = fail_sqlite(s, src, "reading lock events");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	out->run.lock_events = out->lock_events;
+	out->run.lock_events_count = n;
+	return rc;
+}
+
+enum store_rc store_cursor_next(struct store *s, struct store_cursor_run *out,
+				bool *done)
+{
+	sqlite3_stmt *st = s->st[ST_CURSOR_RUNS];
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	SIM_ASSERT(s->iterating);
+	*done = false;
+	out->findings_count = 0;
+	memset(&out->run, 0, sizeof(out->run));
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		*done = true;
+		return STORE_OK;
+	}
+	if (src != SQLITE_ROW)
+		return fail_sqlite(s, src, "reading runs");
+	out->run_id = sqlite3_column_int64(st, 0);
+	struct store_run *r = &out->run;
+	if (!column_u64(st, 1, &r->idx) ||
+	    !parse_u64_text(sqlite3_column_text(st, 2), &r->seed) ||
+	    !parse_outcome(sqlite3_column_text(st, 3), &r->outcome) ||
+	    !column_u64(st, 4, &r->steps) || !column_u64(st, 5, &r->virtual_ns) ||
+	    !parse_hex16(sqlite3_column_text(st, 6), &r->trace_hash) ||
+	    !column_u64(st, 7, &r->decisions_count))
+		return fail(s, STORE_ERR_CORRUPT, "run %" PRId64 " has a "
+			    "malformed column", out->run_id);
+	out->has_decisions = sqlite3_column_type(st, 8) != SQLITE_NULL;
+	free(s->cursor_decisions);
+	s->cursor_decisions = NULL;
+	if (out->has_decisions) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 8);
+		s->cursor_decisions = malloc(n ? n : 1);
+		if (!s->cursor_decisions)
+			return fail(s, STORE_ERR_NOMEM, "out of memory reading runs");
+		if (n)
+			memcpy(s->cursor_decisions, sqlite3_column_blob(st, 8), n);
+		r->decisions = s->cursor_decisions;
+		r->decisions_len = n;
+		/* A log a shard kept is kept by the merge, whatever it
+		 * finds. */
+		r->keep_decisions = true;
+	}
+	rc = cursor_children(s, out, sqlite3_column_int(st, 9) != 0,
+			     sqlite3_column_int(st, 10) != 0);
+	return rc;
+}
+
+enum store_rc store_campaign_metrics(struct store *s, int64_t campaign_id,
+				     store_metric_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = s->st[ST_CAMPAIGN_METRICS];
+	enum store_rc rc = STORE_OK;
+	int src;
+
+	store_check_invariants(s);
+	sqlite3_bind_int64(st, 1, campaign_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(st, 0);
+		uint64_t bucket, count;
+		bool has_bucket = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		if (!name || (has_bucket && !column_u64(st, 1, &bucket)) ||
+		    !column_u64(st, 2, &count)) {
+			rc = fail(s, STORE_ERR_CORRUPT, "a metric of campaign %"
+				  PRId64 " is malformed", campaign_id);
+			break;
+		}
+		if (!fn(ctx, (const char *)name, has_bucket ? &bucket : NULL,
+			count))
+			break;
+	}
+	if (rc == STORE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = fail_sqlite(s, src, "reading metrics");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc;
 }

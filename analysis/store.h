@@ -48,7 +48,7 @@
 
 /* PRAGMA user_version of the schema this simrun writes.  A database with a
  * lower version is migrated on open; a higher one is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id: "SMRN", so that `file simrun.db` and store_open
  * can tell a simrun database from another program's SQLite file. */
 #define STORE_APPLICATION_ID 0x534d524e
@@ -94,6 +94,8 @@ struct store_opts {
 	 * replaying keep theirs: those with a finding or an outcome other
 	 * than ok.  The run row is kept either way. */
 	bool keep_all_decisions;
+	/* Runs per committed batch (--commit-every); 0: STORE_BATCH_RUNS. */
+	uint32_t batch_runs;
 };
 
 /*
@@ -131,6 +133,10 @@ struct store_campaign {
 					 * budgets' parameters; NULL for {} */
 	uint64_t base_seed;
 	uint64_t schedules;		/* schedules requested */
+	/* The slice this process runs: schedule i when i % shard_count ==
+	 * shard_index.  0 of 1 (or 0 of 0) is the whole campaign. */
+	uint32_t shard_index;
+	uint32_t shard_count;
 };
 
 /*
@@ -153,6 +159,13 @@ struct store_run {
 	uint64_t decisions_count;	/* entries in the decision log */
 	const uint8_t *decisions;	/* engine_decisions(): LEB128 varints */
 	size_t decisions_len;
+	/* Keep the decision log even when the run looks clean: a shard's
+	 * run whose lock-graph events may close a cycle once merged. */
+	bool keep_decisions;
+	/* The run's lock-graph events (checkers_lock_events), kept in
+	 * lock_event for merge and resume. */
+	const struct lockdep_event *lock_events;
+	uint32_t lock_events_count;
 };
 
 /* Fill a store_run from campaign_run_schedule's result and the engine that
@@ -188,6 +201,11 @@ enum store_rc store_metric_add(struct store *s, int64_t campaign_id,
  * below 16, then 8 per power of two; `bucket` is hist_bucket_lower() of the
  * bucket, so every histogram row can be rebuilt into a struct hist.
  */
+
+/* True when the next store_run_add would commit the staged batch first:
+ * the moment for a caller to add the batch's metric counts and flush, so
+ * that committed runs and committed metrics go together. */
+bool store_batch_full(const struct store *s);
 
 /* Commit what is staged; the campaign stays open. */
 enum store_rc store_flush(struct store *s);
@@ -293,6 +311,119 @@ typedef bool (*store_row_fn)(void *ctx, int ncol, const char *const *values);
 enum store_rc store_query(struct store *s, const char *sql,
 			  const int64_t *args, int nargs, store_row_fn row,
 			  void *ctx);
+
+/* ------------------------------------------- campaigns across processes */
+
+/* A campaign's row, as merge and resume read it; free with
+ * store_campaign_info_free. */
+struct store_campaign_info {
+	int64_t campaign_id;
+	char *simrun_version;
+	char *scenario_name;
+	char *scenario_json;
+	size_t scenario_json_len;
+	char scenario_sha256[65];
+	char *variant;
+	char *strategy;
+	char *params_json;
+	uint64_t base_seed;
+	uint64_t schedules;
+	enum store_status status;
+	uint32_t shard_index;
+	uint32_t shard_count;
+	bool keep_decisions;
+	uint64_t runs;			/* runs committed */
+};
+
+enum store_rc store_campaign_info(struct store *s, int64_t campaign_id,
+				  struct store_campaign_info *out);
+void store_campaign_info_free(struct store_campaign_info *info);
+
+/* The campaigns in the file, in id order: up to max ids, *count of them
+ * in all. */
+enum store_rc store_campaign_ids(struct store *s, int64_t *ids, uint32_t max,
+				 uint32_t *count);
+
+/* The newest campaign whose status is running or interrupted
+ * (STORE_ERR_NOT_FOUND if none): what --resume continues. */
+enum store_rc store_campaign_unfinished(struct store *s, int64_t *campaign_id);
+
+/*
+ * Make campaign `campaign_id` the store's open campaign again, status
+ * running, as if store_campaign_begin had just returned it (resume).  Its
+ * committed runs stay; runs added now must have indices it has not
+ * recorded.
+ */
+enum store_rc store_campaign_reopen(struct store *s, int64_t campaign_id);
+
+/* One committed run with its findings and lock-graph events. */
+struct store_cursor_run {
+	int64_t run_id;
+	struct store_run run;		/* run.decisions: valid until the next
+					 * call; NULL when not kept */
+	bool has_decisions;
+	uint32_t findings_count;
+	struct finding findings[FINDINGS_PER_RUN_MAX];
+	struct lockdep_event lock_events[LOCKDEP_RUN_EVENTS_MAX];
+};
+
+/*
+ * Read the committed runs of a campaign in schedule order: open, then
+ * next until *done.  One cursor per store at a time; the store may not be
+ * written while it is open.
+ */
+enum store_rc store_cursor_open(struct store *s, int64_t campaign_id);
+enum store_rc store_cursor_next(struct store *s, struct store_cursor_run *out,
+				bool *done);
+void store_cursor_close(struct store *s);
+
+/* The same over the runs that can matter to a campaign's summary and
+ * lock_order: schedule 0, and runs with an outcome other than ok, a
+ * finding or a lock-graph event.  (The others only count as ok.) */
+enum store_rc store_cursor_open_notable(struct store *s, int64_t campaign_id);
+
+/* Runs per outcome of a campaign, committed. */
+enum store_rc store_outcome_counts(struct store *s, int64_t campaign_id,
+				   uint64_t counts[RUN_OUTCOMES_COUNT]);
+
+/*
+ * Several processes writing one campaign (--jobs): attach makes campaign
+ * campaign_id, begun by another process, this store's open campaign
+ * without changing its row; runs added must have indices nobody else
+ * adds.  With id_base >= 0 (from store_reserve_run_ids), schedule i is
+ * stored with run id id_base + i + 1; -1: ids as usual.  detach commits what is staged and closes it without setting its
+ * status (the process that began it ends it).
+ */
+enum store_rc store_campaign_attach(struct store *s, int64_t campaign_id,
+				    int64_t id_base);
+enum store_rc store_campaign_detach(struct store *s);
+
+/* One run whose findings or decision log the lock_order pass of a
+ * campaign written by workers changes. */
+struct store_refind {
+	int64_t run_id;
+	bool drop_decisions;		/* forget its decision log */
+	uint32_t count;
+	struct finding *findings;	/* its findings, in order; NULL: keep */
+};
+
+/* Apply the changes in one transaction. */
+enum store_rc store_runs_refind(struct store *s, const struct store_refind *list,
+				uint32_t count);
+
+/* Reserve run ids (base, base + count] for a campaign's workers, so that
+ * its runs get the ids one process would give them (schedule order) while
+ * several processes write them; every writer allocates above a reserved
+ * range.  release drops the reservation (when the campaign ends). */
+enum store_rc store_reserve_run_ids(struct store *s, int64_t campaign_id,
+				    uint64_t count, int64_t *id_base);
+enum store_rc store_release_run_ids(struct store *s, int64_t campaign_id);
+
+/* Every metric row of a campaign, in the order written. */
+typedef bool (*store_metric_fn)(void *ctx, const char *name,
+				const uint64_t *bucket, uint64_t count);
+enum store_rc store_campaign_metrics(struct store *s, int64_t campaign_id,
+				     store_metric_fn fn, void *ctx);
 
 /* Assert the store's invariants (see store.c). */
 void store_check_invariants(const struct store *s);

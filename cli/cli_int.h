@@ -32,7 +32,18 @@ enum exit_code {
 
 #define CLI_DEFAULT_DB "simrun.db"
 #define CLI_DEFAULT_SEED 42
+/* --jobs: worker processes on one machine.  Each maps its own engine
+ * (stacks and arena, see `ulimit -v` in runner.c); 256 is more cores
+ * than a machine simrun runs on has. */
+#define CLI_JOBS_MAX 256u
+/* --shard K/N and `simrun merge`: shards of one campaign.  A merge keeps
+ * one open database and one read-ahead run per shard; 4096 machines is
+ * beyond any cluster job array simrun is meant for. */
+#define CLI_SHARDS_MAX 4096u
 #define CLI_ERR_MAX 2048
+/* A database path simrun derives from another (DB.jobK, a shard in a
+ * temporary directory). */
+#define CLI_PATH_MAX 1024
 
 /* ------------------------------------------------------------ options */
 
@@ -90,6 +101,11 @@ struct campaign_opts {
 	bool stop_on_first;
 	bool json;
 	bool trace;
+	uint32_t jobs;			/* --jobs: worker processes, 1.. */
+	bool has_shard;			/* --shard K/N */
+	uint32_t shard_index;
+	uint32_t shard_count;
+	uint32_t commit_every;		/* --commit-every: 0 for the default */
 };
 
 /* Read the campaign options out of parsed values; false (after printing)
@@ -242,6 +258,16 @@ void cli_print_finding(FILE *f, const struct store_finding *fd,
  * printing when it is not one. */
 bool cli_parse_id(const char *command, const char *option, const char *s,
 		  int64_t *out);
+
+int cmd_merge(int argc, char **argv);
+
+/* --jobs N (jobs.c): campaign p as N worker processes, each shard K of N
+ * into DB.jobK (a temporary directory without a database), merged into
+ * db (NULL: none) by runner_merge.  Fills *res as runner_run does; a
+ * worker that died: RUNNER_ERR_NOMEM (exit 3) with res->err naming it. */
+enum runner_rc cli_run_jobs(const struct runner_params *p, const char *db,
+			    const struct store_opts *so, uint32_t jobs,
+			    struct runner_result *res);
 
 /* Open the database for a command; prints the error and returns NULL on
  * failure (always an exit-2 condition: the user named the file). */

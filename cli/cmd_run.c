@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_int.h"
 
@@ -23,6 +24,10 @@ static const struct opt_spec run_specs[] = {
 	{ "--keep-decisions", NULL },
 	{ "--stop-on-first", NULL },
 	{ "--verify", NULL },
+	{ "--jobs", "N" },
+	{ "--shard", "K/N" },
+	{ "--commit-every", "N" },
+	{ "--resume", NULL },
 	{ "--json", NULL },
 	{ "--trace", NULL },
 	{ "--list-variants", NULL },
@@ -36,6 +41,8 @@ void cmd_run_usage(FILE *f)
 	      "              [--strategy timed|random|pct|dfs] [--pct-depth D] [--pct-steps K]\n"
 	      "              [--preemptions B|none] [--db PATH | --no-db] [--keep-decisions]\n"
 	      "              [--stop-on-first] [--verify] [--json] [--trace]\n"
+	      "              [--jobs N | --shard K/N] [--commit-every N]\n"
+	      "       simrun --resume [CAMPAIGN_ID] [--db PATH] [--json]\n"
 	      "       simrun SCENARIO --list-variants\n"
 	      "\n"
 	      "Runs one campaign: schedules 0..N-1 of SCENARIO (a JSON file) from one base\n"
@@ -66,6 +73,19 @@ void cmd_run_usage(FILE *f)
 	      "                     before it stay recorded, and the exit status is 3\n"
 	      "  --json             print one JSON object on stdout\n"
 	      "  --trace            print every step of every run (stdout; stderr with --json)\n"
+	      "  --jobs N           run the campaign as N worker processes, each a disjoint\n"
+	      "                     slice of the schedules (i % N), merged into one\n"
+	      "                     campaign: the same runs, findings and summary as\n"
+	      "                     --jobs 1 (not with dfs or --stop-on-first)\n"
+	      "  --shard K/N        run only schedules i with i % N == K, recorded as\n"
+	      "                     shard K of N; combine the N databases with\n"
+	      "                     `simrun merge` (not with dfs or --stop-on-first)\n"
+	      "  --commit-every N   commit the database every N runs (default 256): what\n"
+	      "                     a killed simrun can lose at most\n"
+	      "  --resume [ID]      continue the campaign of --db left running or\n"
+	      "                     interrupted (the newest, or campaign ID): its scenario\n"
+	      "                     and settings come from the database, recorded runs are\n"
+	      "                     kept, the rest run; it ends as an uninterrupted run\n"
 	      "  --list-variants    print the scenario's variant names, one a line\n"
 	      "\n"
 	      "Exit status: 0 no findings, 1 findings, 2 usage or input error (including a\n"
@@ -323,6 +343,132 @@ static cJSON *summary_json(const struct runner_params *p,
 	return o;
 }
 
+/*
+ * --resume: the campaign to continue and everything needed to run it
+ * again, from the database alone: the scenario text, the variant, the
+ * strategy and its parameters, the seed, the schedule count and the
+ * slice.  The options that would change the campaign are refused.
+ */
+static const char *const resume_refused[] = {
+	"--variant", "--seed", "--schedules", "--strategy", "--pct-depth",
+	"--pct-steps", "--preemptions", "--keep-decisions", "--stop-on-first",
+	"--jobs", "--shard", "--no-db", "--list-variants", NULL,
+};
+
+static bool resume_params(const struct store_campaign_info *ci,
+			  struct scenario **sc, struct runner_params *p,
+			  char *err, size_t len)
+{
+	enum strategy_kind kind;
+	cJSON *j = NULL;
+	bool ok = false;
+
+	memset(p, 0, sizeof(*p));
+	*sc = scenario_load_text(ci->scenario_json, ci->scenario_json_len,
+				 "(the campaign's scenario)",
+				 ci->variant[0] ? ci->variant : NULL, err, len);
+	if (!*sc)
+		return false;
+	if (!strategy_kind_parse(ci->strategy, &kind) ||
+	    kind == STRATEGY_REPLAY) {
+		snprintf(err, len, "campaign %" PRId64 " has strategy %s, which "
+			 "this simrun cannot run", ci->campaign_id, ci->strategy);
+		goto out;
+	}
+	j = cJSON_Parse(ci->params_json);
+	if (!cJSON_IsObject(j)) {
+		snprintf(err, len, "campaign %" PRId64 ": params_json is not a "
+			 "JSON object", ci->campaign_id);
+		goto out;
+	}
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "pct_depth");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "pct_steps");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "preemptions");
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "stop_on_first");
+	p->sc = *sc;
+	p->strategy.kind = kind;
+	p->strategy.pct_depth = cJSON_IsNumber(d) ? (uint32_t)d->valuedouble : 0;
+	p->strategy.pct_steps = cJSON_IsNumber(k) ? (uint64_t)k->valuedouble : 0;
+	p->strategy.preemptions_max = cJSON_IsNumber(b) ? (uint32_t)b->valuedouble
+							: UINT32_MAX;
+	p->stop_on_first = cJSON_IsTrue(f);
+	p->base_seed = ci->base_seed;
+	p->schedules = ci->schedules;
+	p->shard_index = ci->shard_index;
+	p->shard_count = ci->shard_count;
+	p->resume_campaign_id = ci->campaign_id;
+	if (p->schedules < 1 || p->schedules > RUNNER_SCHEDULES_MAX) {
+		snprintf(err, len, "campaign %" PRId64 " asks for %" PRIu64
+			 " schedules, outside 1..%llu", ci->campaign_id,
+			 p->schedules, (unsigned long long)RUNNER_SCHEDULES_MAX);
+		goto out;
+	}
+	ok = true;
+out:
+	cJSON_Delete(j);
+	if (!ok) {
+		scenario_free(*sc);
+		*sc = NULL;
+	}
+	return ok;
+}
+
+/* Open the database to resume in, find the campaign (the newest
+ * unfinished one, or `id_text`), and reopen the file with that campaign's
+ * --keep-decisions. */
+static struct store *resume_open(const char *db, const char *id_text,
+				 const struct store_opts *so,
+				 struct store_campaign_info *ci)
+{
+	struct store_opts o = *so;
+	struct store *st = NULL;
+	uint64_t id = 0;
+	int64_t cid = 0;
+
+	if (id_text && (!cli_parse_u64(id_text, &id) || id == 0 ||
+			id > (uint64_t)INT64_MAX)) {
+		cli_error(NULL, "--resume %s: expected a campaign id (a whole "
+			  "number from 1); --resume takes its scenario from "
+			  "the database", id_text);
+		return NULL;
+	}
+	if (access(db, F_OK) != 0) {
+		cli_error(NULL, "%s: no such database; --resume continues a "
+			  "campaign recorded there", db);
+		return NULL;
+	}
+	st = cli_store_open(NULL, db, false);
+	if (!st)
+		return NULL;
+	enum store_rc rc = id ? STORE_OK : store_campaign_unfinished(st, &cid);
+	if (id)
+		cid = (int64_t)id;
+	if (rc == STORE_OK)
+		rc = store_campaign_info(st, cid, ci);
+	if (rc != STORE_OK) {
+		cli_error(NULL, "%s", store_error(st));
+		cli_store_close(NULL, st);
+		return NULL;
+	}
+	if (ci->status == STORE_DONE) {
+		cli_error(NULL, "%s: campaign %" PRId64 " is done (%" PRIu64
+			  " runs); there is nothing to resume", db, cid,
+			  ci->runs);
+		store_campaign_info_free(ci);
+		cli_store_close(NULL, st);
+		return NULL;
+	}
+	cli_store_close(NULL, st);
+	o.keep_all_decisions = ci->keep_decisions;
+	char err[STORE_MESSAGE_MAX];
+	if (store_open(db, &o, &st, err, sizeof(err)) != STORE_OK) {
+		cli_error(NULL, "%s", err);
+		store_campaign_info_free(ci);
+		return NULL;
+	}
+	return st;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct opt_values v;
@@ -331,17 +477,33 @@ int cmd_run(int argc, char **argv)
 	struct runner_result *res = NULL;
 	struct scenario *sc = NULL;
 	struct store *st = NULL;
+	struct store_campaign_info ci;
 	struct run_progress rp;
 	char err[CLI_ERR_MAX];
 	int code = EXIT_USAGE;
 
+	memset(&ci, 0, sizeof(ci));
 	if (!opt_parse(NULL, run_specs, argc, argv, 1, &v))
 		return EXIT_USAGE;
 	if (opt_has(run_specs, &v, "--help")) {
 		cmd_run_usage(stdout);
 		return EXIT_CLEAN;
 	}
-	if (v.positional_count != 1) {
+	bool resume = opt_has(run_specs, &v, "--resume");
+	if (resume) {
+		for (int i = 0; resume_refused[i]; i++) {
+			if (opt_has(run_specs, &v, resume_refused[i])) {
+				cli_error(NULL, "--resume continues a campaign as "
+					  "it was recorded; %s cannot change it",
+					  resume_refused[i]);
+				return EXIT_USAGE;
+			}
+		}
+		if (v.positional_count > 1) {
+			cli_error(NULL, "--resume takes at most one campaign id");
+			return EXIT_USAGE;
+		}
+	} else if (v.positional_count != 1) {
 		if (v.positional_count == 0)
 			cli_error(NULL, "no scenario given");
 		else
@@ -353,28 +515,52 @@ int cmd_run(int argc, char **argv)
 		      stderr);
 		return EXIT_USAGE;
 	}
-	const char *path = v.positional[0];
-	if (opt_has(run_specs, &v, "--list-variants"))
+	const char *path = resume ? NULL : v.positional[0];
+	if (!resume && opt_has(run_specs, &v, "--list-variants"))
 		return list_variants(path);
 	if (!campaign_opts_read(NULL, run_specs, &v, &o))
 		return EXIT_USAGE;
+	struct store_opts so = { .keep_all_decisions = o.keep_decisions,
+				 .batch_runs = o.commit_every };
+
+	if (resume) {
+		st = resume_open(o.db, v.positional_count ? v.positional[0] : NULL,
+				 &so, &ci);
+		if (!st)
+			return EXIT_USAGE;
+		if (!resume_params(&ci, &sc, &p, err, sizeof(err))) {
+			cli_error(NULL, "%s: campaign %" PRId64 ": %s", o.db,
+				  ci.campaign_id, err);
+			goto out;
+		}
+		/* The re-run command names the database: the scenario is
+		 * there. */
+		path = o.db;
+	}
 
 	/* The seed first, before anything can fail: whatever happens next,
 	 * the output says how to get it again. */
 	FILE *head = o.json ? stderr : stdout;
-	fprintf(head, "seed %" PRIu64 "\n", o.seed);
+	fprintf(head, "seed %" PRIu64 "\n", resume ? p.base_seed : o.seed);
 	fflush(head);
 
-	sc = scenario_load_file(path, o.variant, err, sizeof(err));
-	if (!sc) {
+	if (!resume) {
+		sc = scenario_load_file(path, o.variant, err, sizeof(err));
+		if (!sc) {
+			cli_error(NULL, "%s", err);
+			goto out;
+		}
+		if (!cli_headline_valid(sc, err, sizeof(err))) {
+			cli_error(NULL, "%s: %s", path, err);
+			goto out;
+		}
+		campaign_opts_apply(&o, sc, &p);
+	}
+	if (!runner_can_split(&p, o.jobs > 1 || p.shard_count > 1, resume, err,
+			      sizeof(err))) {
 		cli_error(NULL, "%s", err);
 		goto out;
 	}
-	if (!cli_headline_valid(sc, err, sizeof(err))) {
-		cli_error(NULL, "%s: %s", path, err);
-		goto out;
-	}
-	campaign_opts_apply(&o, sc, &p);
 	p.verify = opt_has(run_specs, &v, "--verify");
 	if (o.pct_steps && p.strategy.kind != STRATEGY_PCT) {
 		cli_error(NULL, "--pct-steps applies to the pct strategy, and this campaign uses %s",
@@ -387,13 +573,18 @@ int cmd_run(int argc, char **argv)
 		code = EXIT_INTERNAL;
 		goto out;
 	}
-	if (o.db) {
-		st = cli_store_open(NULL, o.db, o.keep_decisions);
-		if (!st)
+	if (o.db && !st && o.jobs == 1) {
+		if (store_open(o.db, &so, &st, err, sizeof(err)) != STORE_OK) {
+			cli_error(NULL, "%s", err);
 			goto out;
+		}
 	}
 	p.store = st;
 	p.trace_out = o.trace ? (o.json ? stderr : stdout) : NULL;
+	if (o.jobs > 1 && o.trace) {
+		cli_error(NULL, "--trace prints one campaign's steps in order; use it with --jobs 1");
+		goto out;
+	}
 	if (!o.json) {
 		printf("scenario %s", sc->name);
 		if (sc->variant[0])
@@ -403,17 +594,29 @@ int cmd_run(int argc, char **argv)
 		if (o.db)
 			printf(", database %s", o.db);
 		printf("\n");
+		if (p.shard_count > 1)
+			printf("shard %" PRIu32 " of %" PRIu32 ": schedules i with "
+			       "i %% %" PRIu32 " == %" PRIu32 "\n",
+			       p.shard_index, p.shard_count, p.shard_count,
+			       p.shard_index);
+		if (resume)
+			printf("resuming campaign %" PRId64 ": %" PRIu64
+			       " runs recorded\n", ci.campaign_id, ci.runs);
 		fflush(stdout);
 	}
 
 	cli_catch_interrupts();
-	memset(&rp, 0, sizeof(rp));
-	progress_begin(&rp.bar, progress_wanted() && !o.trace, "schedules",
-		       p.schedules);
-	p.after_run = cli_after_run;
-	p.ctx = &rp;
-	runner_run(&p, res);
-	progress_end(&rp.bar);
+	if (o.jobs > 1) {
+		cli_run_jobs(&p, o.db, &so, o.jobs, res);
+	} else {
+		memset(&rp, 0, sizeof(rp));
+		progress_begin(&rp.bar, progress_wanted() && !o.trace,
+			       "schedules", p.schedules);
+		p.after_run = cli_after_run;
+		p.ctx = &rp;
+		runner_run(&p, res);
+		progress_end(&rp.bar);
+	}
 
 	bool closed = true;
 	if (st) {
@@ -460,6 +663,7 @@ int cmd_run(int argc, char **argv)
 out:
 	if (st)
 		cli_store_close(NULL, st);
+	store_campaign_info_free(&ci);
 	free(res);
 	scenario_free(sc);
 	return code;

@@ -24,6 +24,7 @@ static const struct {
 	{ "show", cmd_show, "a finding in lockdep's shape and its run's trace per CPU" },
 	{ "report", cmd_report, "one self-contained HTML page of a database: findings, histograms, a timeline" },
 	{ "export", cmd_export, "a recorded run as a Perfetto (Chrome trace-event JSON) file" },
+	{ "merge", cmd_merge, "combine the shard databases of one campaign (--shard K/N)" },
 };
 
 /* The campaign's options (the command people run most), then the other
@@ -56,8 +57,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fputs("usage: simrun SCENARIO [options]\n"
-		      "       simrun replay|shrink|regress|compare|check|validate|show|export|report [options]
-"
+		      "       simrun replay|shrink|regress|compare|check|validate|show|export|report|merge [options]\n"
 		      "simrun --help says more.\n",
 		      stderr);
 		return EXIT_USAGE;
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
 					return commands[i].fn(2, args);
 				}
 			}
-			cli_error(NULL, "no command %s (commands: replay, shrink, regress, compare, check, validate, show, export, report)",
+			cli_error(NULL, "no command %s (commands: replay, shrink, regress, compare, check, validate, show, export, report, merge)",
 				  argv[2]);
 			return EXIT_USAGE;
 		}

@@ -261,6 +261,46 @@ bool campaign_opts_read(const char *command, const struct opt_spec *specs,
 	o->stop_on_first = opt_maybe(specs, v, "--stop-on-first") != NULL;
 	o->json = opt_maybe(specs, v, "--json") != NULL;
 	o->trace = opt_maybe(specs, v, "--trace") != NULL;
+	o->jobs = 1;
+	if ((s = opt_maybe(specs, v, "--jobs"))) {
+		uint64_t j;
+		if (!cli_parse_u64(s, &j) || j < 1 || j > CLI_JOBS_MAX) {
+			cli_error(command, "--jobs %s: expected a whole number from 1 to %u",
+				  s, CLI_JOBS_MAX);
+			return false;
+		}
+		o->jobs = (uint32_t)j;
+	}
+	if ((s = opt_maybe(specs, v, "--shard"))) {
+		unsigned k, n;
+		int used = 0;
+		if (sscanf(s, "%u/%u%n", &k, &n, &used) != 2 || s[used] != '\0' ||
+		    n < 1 || n > CLI_SHARDS_MAX || k >= n) {
+			cli_error(command, "--shard %s: expected K/N, shard K of N with 0 <= K < N <= %u (e.g. --shard 0/4)",
+				  s, CLI_SHARDS_MAX);
+			return false;
+		}
+		o->has_shard = true;
+		o->shard_index = k;
+		o->shard_count = n;
+	}
+	if ((s = opt_maybe(specs, v, "--commit-every"))) {
+		uint64_t c;
+		if (!cli_parse_u64(s, &c) || c < 1 || c > STORE_BATCH_RUNS) {
+			cli_error(command, "--commit-every %s: expected a whole number of runs from 1 to %u",
+				  s, STORE_BATCH_RUNS);
+			return false;
+		}
+		o->commit_every = (uint32_t)c;
+	}
+	if (o->has_shard && o->jobs > 1) {
+		cli_error(command, "--shard and --jobs do not combine; run each shard with --jobs 1, or the whole campaign with --jobs");
+		return false;
+	}
+	if (o->has_shard && !o->db) {
+		cli_error(command, "--shard records its slice for `simrun merge`; it needs a database (--db PATH), not --no-db");
+		return false;
+	}
 	if (o->keep_decisions && !o->db) {
 		cli_error(command, "--keep-decisions needs a database; drop --no-db");
 		return false;
@@ -294,4 +334,6 @@ void campaign_opts_apply(const struct campaign_opts *o,
 	p->base_seed = o->seed;
 	p->schedules = o->has_schedules ? o->schedules : x->schedules;
 	p->stop_on_first = o->stop_on_first;
+	p->shard_index = o->has_shard ? o->shard_index : 0;
+	p->shard_count = o->has_shard ? o->shard_count : 1;
 }

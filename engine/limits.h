@@ -95,6 +95,13 @@
  * for one batch, well under a second; anything holding it for seconds is a
  * user's open transaction, and waiting longer would only hide that. */
 #define STORE_BUSY_TIMEOUT_MS 2000
+
+/* Pause between attempts at what SQLite reports busy without waiting (the
+ * switch of a new file to WAL while another simrun creates it), within
+ * STORE_BUSY_TIMEOUT_MS in all. */
+#define STORE_OPEN_RETRY_MS 10
+static_assert(STORE_BUSY_TIMEOUT_MS % STORE_OPEN_RETRY_MS == 0, "whole attempts");
+
 /* Bytes of a store error message: a path (PATH_MAX is 4096, but paths that
  * long are not typed by people) and a sentence. */
 #define STORE_MESSAGE_MAX 1024

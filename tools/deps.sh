@@ -3,7 +3,7 @@
 # Debian packages only; uses sudo when not root.  Prints nothing when all is
 # there already.
 set -e
-pkgs="cmake make gcc pkg-config libsqlite3-dev libcjson-dev libcriterion-dev sqlite3 valgrind chromium python3"
+pkgs="cmake make gcc pkg-config libsqlite3-dev libcjson-dev libcriterion-dev sqlite3 valgrind chromium python3 parallel"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

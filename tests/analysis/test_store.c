@@ -252,8 +252,10 @@ Test(store, schema_created_with_version_and_wal)
 		    "view|deadlocks\n"
 		    "table|finding\n"
 		    "view|findings_by_signature\n"
+		    "table|lock_event\n"
 		    "table|metric\n"
-		    "table|run\n");
+		    "table|run\n"
+		    "table|run_id_reserved\n");
 
 	/* Opening again leaves the schema as it is. */
 	s = open_ok(NULL);
@@ -261,6 +263,36 @@ Test(store, schema_created_with_version_and_wal)
 	cr_expect_eq(sql_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
 	cr_expect_eq(sql_int("SELECT count(*) FROM sqlite_master"
 			     " WHERE name = 'campaign'"), 1);
+}
+
+/* A version-1 file (before shards and lock events) is migrated on open:
+ * its campaigns become whole campaigns (shard 0 of 1) and keep their
+ * rows. */
+Test(store, version_1_is_migrated)
+{
+	struct store *s = open_ok(NULL);
+	begin_campaign(s, "old", "", 7);
+	close_ok(s);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+		"DROP TABLE lock_event;"
+		"DROP TABLE run_id_reserved;"
+		"ALTER TABLE campaign DROP COLUMN shard_index;"
+		"ALTER TABLE campaign DROP COLUMN shard_count;"
+		"ALTER TABLE campaign DROP COLUMN keep_decisions;"
+		"PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK,
+		"%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	cr_expect_eq(sql_int("PRAGMA user_version"), 1);
+
+	s = open_ok(NULL);
+	close_ok(s);
+	cr_expect_eq(sql_int("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	expect_rows("SELECT scenario_name, base_seed, shard_index, shard_count,"
+		    " keep_decisions FROM campaign", "old|7|0|1|0\n");
+	cr_expect_eq(sql_int("SELECT count(*) FROM sqlite_master"
+			     " WHERE name = 'lock_event'"), 1);
 }
 
 Test(store, empty_file_becomes_a_database)

@@ -17,7 +17,7 @@
 #define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/tests/cli/fixtures/sleepers.json"
 
 static const char *const commands[] = { "replay", "regress", "compare",
-					"check", "validate" };
+					"check", "validate", "merge" };
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 
 static int sh(char **out, char **err, const char *args)
