@@ -391,7 +391,8 @@ struct store {
 
 	uint32_t staged_runs;		/* invariant 1 */
 	size_t staged_bytes;		/* invariant 3 */
-	bool stage_dirty;		/* runs or metric counts staged */
+	bool stage_dirty;
+	bool closing;			/* store_close: no later flush will come */		/* runs or metric counts staged */
 	bool iterating;			/* inside store_runs_with_findings */
 	uint32_t batch_runs;		/* opts.batch_runs or STORE_BATCH_RUNS */
 	bool any_order;			/* a resumed campaign: runs fill gaps */
@@ -1135,7 +1136,12 @@ static enum store_rc commit_batch(struct store *s, enum store_status end)
 
 fail:
 	rollback(s);
-	if (s->stage_dirty)
+	if (s->stage_dirty && s->closing)
+		fail_more(s, "; the %" PRIu32 " staged runs are lost, the runs "
+			  "committed before stay in the file, and `simrun "
+			  "--resume --db %s` runs the rest once there is room",
+			  s->staged_runs, s->path);
+	else if (s->stage_dirty)
 		fail_more(s, "; the staged runs stay in memory and are written "
 			  "by the next successful flush, and runs committed "
 			  "before stay in the file");
@@ -1169,11 +1175,9 @@ enum store_rc store_close(struct store *s, char *err, size_t err_len)
 	SIM_ASSERT(!s->iterating);
 	/* A campaign nobody ended did not run to its end: say so rather
 	 * than leave it `running` for ever. */
+	s->closing = true;
 	rc = commit_batch(s, s->campaign_id ? STORE_INTERRUPTED : STORE_RUNNING);
 	if (rc != STORE_OK) {
-		if (s->staged_runs)
-			fail_more(s, " (closing: %" PRIu32 " staged runs are "
-				  "lost)", s->staged_runs);
 		if (err && err_len)
 			snprintf(err, err_len, "%s", s->msg);
 	}
