@@ -1290,6 +1290,30 @@ static enum store_rc stage_step(struct store *s, enum stmt id,
 	return out;
 }
 
+/* Bind finding f of run run_id to the nine columns that the staged and the
+ * committed finding tables share, in their order (run_id, kind, signature,
+ * summary, detail_json, step, time_ns, task, hits). */
+static void bind_finding(sqlite3_stmt *st, int64_t run_id,
+			 const struct finding *f)
+{
+	SIM_ASSERT(memchr(f->kind, '\0', sizeof(f->kind)) != NULL);
+	SIM_ASSERT(memchr(f->summary, '\0', sizeof(f->summary)) != NULL);
+	SIM_ASSERT(memchr(f->detail, '\0', sizeof(f->detail)) != NULL);
+	SIM_ASSERT(f->kind[0] != '\0');
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
+	bind_hex16(st, 3, f->signature);
+	sqlite3_bind_text(st, 4, f->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, f->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)f->step);
+	sqlite3_bind_int64(st, 7, (int64_t)f->time_ns);
+	if (f->task == TRACE_NO_TASK)
+		sqlite3_bind_null(st, 8);
+	else
+		sqlite3_bind_int64(st, 8, f->task);
+	sqlite3_bind_int64(st, 9, f->hits ? f->hits : 1);
+}
+
 /* Stage the run and its findings in one stage-only transaction, so that a
  * failure stages neither.  A run without findings is one INSERT, atomic by
  * itself, so it goes without BEGIN and COMMIT: most runs of a campaign
@@ -1336,22 +1360,7 @@ static enum store_rc stage_run(struct store *s, const struct store_run *r,
 	st = s->st[ST_STAGE_FINDING];
 	for (uint32_t i = 0; i < n; i++) {
 		const struct finding *f = &findings[i];
-		SIM_ASSERT(memchr(f->kind, '\0', sizeof(f->kind)) != NULL);
-		SIM_ASSERT(memchr(f->summary, '\0', sizeof(f->summary)) != NULL);
-		SIM_ASSERT(memchr(f->detail, '\0', sizeof(f->detail)) != NULL);
-		SIM_ASSERT(f->kind[0] != '\0');
-		sqlite3_bind_int64(st, 1, stage_id);
-		sqlite3_bind_text(st, 2, f->kind, -1, SQLITE_STATIC);
-		bind_hex16(st, 3, f->signature);
-		sqlite3_bind_text(st, 4, f->summary, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, f->detail, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, (int64_t)f->step);
-		sqlite3_bind_int64(st, 7, (int64_t)f->time_ns);
-		if (f->task == TRACE_NO_TASK)
-			sqlite3_bind_null(st, 8);
-		else
-			sqlite3_bind_int64(st, 8, f->task);
-		sqlite3_bind_int64(st, 9, f->hits ? f->hits : 1);
+		bind_finding(st, stage_id, f);
 		rc = stage_step(s, ST_STAGE_FINDING, r);
 		if (rc != STORE_OK)
 			goto fail;
@@ -1567,6 +1576,27 @@ static bool decisions_valid(const struct store_run_info *o)
 	return n == o->decisions_count;
 }
 
+/* The numeric columns of a finding row as every finding query selects them
+ * (1 signature, 4 step, 5 time_ns, 6 task or NULL, 7 hits); false when one
+ * is malformed.  A NULL task is TRACE_NO_TASK. */
+static bool finding_columns(sqlite3_stmt *st, uint64_t *signature,
+			    uint64_t *step, uint64_t *time_ns, uint32_t *task,
+			    uint32_t *hits)
+{
+	uint64_t t = TRACE_NO_TASK, h = 0;
+
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+	    (!column_u64(st, 6, &t) || t >= TRACE_NO_TASK))
+		return false;
+	if (!parse_hex16(sqlite3_column_text(st, 1), signature) ||
+	    !column_u64(st, 4, step) || !column_u64(st, 5, time_ns) ||
+	    !column_u64(st, 7, &h) || h > UINT32_MAX)
+		return false;
+	*task = (uint32_t)t;
+	*hits = (uint32_t)h;
+	return true;
+}
+
 static enum store_rc load_findings(struct store *s, int64_t run_id,
 				   struct store_run_info *o, const char *doing)
 {
@@ -1587,8 +1617,6 @@ static enum store_rc load_findings(struct store *s, int64_t run_id,
 			goto done;
 		}
 		struct store_finding *f = &o->findings[o->findings_count++];
-		uint64_t task = TRACE_NO_TASK, hits = 0;
-		bool task_ok = true;
 		f->kind = column_dup(st, 0, NULL);
 		f->summary = column_dup(st, 2, NULL);
 		f->detail_json = column_dup(st, 3, NULL);
@@ -1597,21 +1625,14 @@ static enum store_rc load_findings(struct store *s, int64_t run_id,
 				  doing);
 			goto done;
 		}
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-			task_ok = column_u64(st, 6, &task) &&
-				  task < TRACE_NO_TASK;
-		if (!parse_hex16(sqlite3_column_text(st, 1), &f->signature) ||
-		    !column_u64(st, 4, &f->step) ||
-		    !column_u64(st, 5, &f->time_ns) || !task_ok ||
-		    !column_u64(st, 7, &hits) || hits > UINT32_MAX) {
+		if (!finding_columns(st, &f->signature, &f->step, &f->time_ns,
+				     &f->task, &f->hits)) {
 			rc = fail(s, STORE_ERR_CORRUPT,
 				  "finding %" PRIu32 " of run %" PRId64 " has "
 				  "a malformed column", o->findings_count,
 				  run_id);
 			goto done;
 		}
-		f->task = (uint32_t)task;
-		f->hits = (uint32_t)hits;
 	}
 	if (src != SQLITE_DONE)
 		rc = fail_sqlite(s, src, doing);
@@ -2141,18 +2162,7 @@ enum store_rc store_runs_refind(struct store *s, const struct store_refind *list
 		src = refind_step(del);
 		for (uint32_t i = 0; src == SQLITE_OK && i < t->count; i++) {
 			const struct finding *f = &t->findings[i];
-			sqlite3_bind_int64(ins, 1, t->run_id);
-			sqlite3_bind_text(ins, 2, f->kind, -1, SQLITE_STATIC);
-			bind_hex16(ins, 3, f->signature);
-			sqlite3_bind_text(ins, 4, f->summary, -1, SQLITE_STATIC);
-			sqlite3_bind_text(ins, 5, f->detail, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(ins, 6, (int64_t)f->step);
-			sqlite3_bind_int64(ins, 7, (int64_t)f->time_ns);
-			if (f->task == TRACE_NO_TASK)
-				sqlite3_bind_null(ins, 8);
-			else
-				sqlite3_bind_int64(ins, 8, f->task);
-			sqlite3_bind_int64(ins, 9, f->hits ? f->hits : 1);
+			bind_finding(ins, t->run_id, f);
 			src = refind_step(ins);
 		}
 	}
@@ -2204,7 +2214,6 @@ static enum store_rc cursor_children(struct store *s,
 		goto events;
 	sqlite3_bind_int64(st, 1, out->run_id);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t task = TRACE_NO_TASK, hits = 0;
 		if (out->findings_count == FINDINGS_PER_RUN_MAX) {
 			rc = fail(s, STORE_ERR_CORRUPT, "run %" PRId64 " has "
 				  "more findings than simrun records",
@@ -2218,12 +2227,8 @@ static enum store_rc cursor_children(struct store *s,
 		const unsigned char *det = sqlite3_column_text(st, 3);
 		bool ok = kind && sum && det &&
 			  strlen((const char *)kind) < sizeof(f->kind) &&
-			  parse_hex16(sqlite3_column_text(st, 1), &f->signature) &&
-			  column_u64(st, 4, &f->step) &&
-			  column_u64(st, 5, &f->time_ns) &&
-			  column_u64(st, 7, &hits) && hits <= UINT32_MAX;
-		if (ok && sqlite3_column_type(st, 6) != SQLITE_NULL)
-			ok = column_u64(st, 6, &task) && task < TRACE_NO_TASK;
+			  finding_columns(st, &f->signature, &f->step,
+					  &f->time_ns, &f->task, &f->hits);
 		if (!ok) {
 			rc = fail(s, STORE_ERR_CORRUPT, "a finding of run %" PRId64
 				  " has a malformed column", out->run_id);
@@ -2232,8 +2237,6 @@ static enum store_rc cursor_children(struct store *s,
 		snprintf(f->kind, sizeof(f->kind), "%s", (const char *)kind);
 		snprintf(f->summary, sizeof(f->summary), "%s", (const char *)sum);
 		snprintf(f->detail, sizeof(f->detail), "%s", (const char *)det);
-		f->task = (uint32_t)task;
-		f->hits = (uint32_t)hits;
 	}
 	if (rc == STORE_OK && src != SQLITE_DONE && src != SQLITE_ROW)
 		rc = fail_sqlite(s, src, "reading findings");
