@@ -31,9 +31,10 @@ static shrink_entry entry_make(uint8_t kind, uint32_t id)
  * enabled, and otherwise the timed rule picks (or, when strict, diverge if
  * the engine asks for more).  Plain timed completion (regress's
  * REPLAY_EXTEND) would switch between CPUs wherever their clocks cross and
- * add preemptions back to every shortened list; this completion adds none.  It also measures the run:
- * its preemptions, and for each decision below alt_cap the non-preemptive
- * alternative (the preempted task's entry) or ALT_NONE.
+ * add preemptions back to every shortened list; this completion adds none.
+ * It also measures the run: its preemptions, and for each decision below
+ * alt_cap the non-preemptive alternative (the preempted task's entry) or
+ * ALT_NONE.
  */
 struct cand_state {
 	const shrink_entry *entries;
@@ -66,7 +67,7 @@ static uint32_t cand_pick(void *self, const struct choice_point *cp)
 {
 	struct cand_state *c = cand_of(self);
 	uint32_t idx = CHOICE_DIVERGED;
-	bool last_enabled = false;
+	uint32_t last = choice_point_last_index(cp);
 
 	SIM_ASSERT(cp->n >= 2 && cp->n <= CHOICES_MAX);
 	if (cp->decision < c->n) {
@@ -80,24 +81,13 @@ static uint32_t cand_pick(void *self, const struct choice_point *cp)
 	} else if (c->strict) {
 		return CHOICE_DIVERGED;
 	} else {
-		idx = CHOICE_DIVERGED;
-		for (uint32_t i = 0; i < cp->n; i++)
-			if (cp->choices[i].kind == CHOICE_TASK &&
-			    cp->choices[i].id == cp->last_task)
-				idx = i;
-		if (idx == CHOICE_DIVERGED)
-			idx = c->tail->ops->pick(c->tail, cp);
+		idx = last != CHOICE_NONE ? last
+					  : c->tail->ops->pick(c->tail, cp);
 	}
 	SIM_ASSERT(idx < cp->n);
 	/* dfs.c's preemption: a pick other than last_task while it is one
 	 * of the enabled choices. */
-	for (uint32_t i = 0; i < cp->n; i++)
-		if (cp->choices[i].kind == CHOICE_TASK &&
-		    cp->choices[i].id == cp->last_task)
-			last_enabled = true;
-	bool preempts = last_enabled &&
-			!(cp->choices[idx].kind == CHOICE_TASK &&
-			  cp->choices[idx].id == cp->last_task);
+	bool preempts = last != CHOICE_NONE && idx != last;
 	c->preemptions += preempts;
 	if (cp->decision < c->alt_cap)
 		c->alt[cp->decision] =

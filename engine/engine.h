@@ -141,6 +141,18 @@ struct choice_point {
 	uint64_t decision;		/* index of this decision in the log */
 };
 
+/* The index of cp->last_task among the enabled choices, or CHOICE_NONE
+ * when it is not one of them.  A pick of any other choice while it is one
+ * is a preemption (dfs's preemption bound, shrink's count). */
+static inline uint32_t choice_point_last_index(const struct choice_point *cp)
+{
+	for (uint32_t i = 0; i < cp->n; i++)
+		if (cp->choices[i].kind == CHOICE_TASK &&
+		    cp->choices[i].id == cp->last_task)
+			return i;
+	return CHOICE_NONE;
+}
+
 /* A strategy as the engine sees it: returns an index below cp->n, or
  * CHOICE_DIVERGED to end the run with outcome `diverged`. */
 struct chooser {

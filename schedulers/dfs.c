@@ -54,7 +54,7 @@
 
 #include "schedulers/strategy.h"
 
-#define DFS_NO_LAST UINT32_MAX
+#define DFS_NO_LAST CHOICE_NONE	/* choice_point_last_index: none */
 
 struct dfs_frame {
 	uint64_t hash;			/* of the choice point, rule 1 */
@@ -160,15 +160,11 @@ static uint32_t dfs_pick(void *self, const struct choice_point *cp)
 {
 	struct strategy *s = self;
 	struct dfs_state *st = dfs_of(s);
-	uint32_t last_idx = DFS_NO_LAST;
+	uint32_t last_idx = choice_point_last_index(cp);
 
 	SIM_ASSERT(cp->n >= 2);
 	SIM_ASSERT(cp->decision == st->decision_next);
 	st->decision_next++;
-	for (uint32_t i = 0; i < cp->n; i++)
-		if (cp->choices[i].kind == CHOICE_TASK &&
-		    cp->choices[i].id == cp->last_task)
-			last_idx = i;
 
 	if (cp->decision >= DFS_DEPTH_MAX) {
 		st->truncated = true;
