@@ -325,14 +325,21 @@ static void replay_cell(struct group_ctx *g, const char *run_id)
 	fputs("</code></td>", g->f);
 }
 
+/* The findings table opens at its first row: findings and bad outcomes
+ * without a finding share it. */
+static void group_table_head(struct group_ctx *g)
+{
+	if (!g->rows++)
+		fputs("<table><tr><th>kind</th><th>signature</th><th>runs</th><th>first finding</th>"
+		      "<th>summary</th><th>replay its first run</th></tr>", g->f);
+}
+
 static bool group_row(void *ctx, int ncol, const char *const *v)
 {
 	struct group_ctx *g = ctx;
 
 	SIM_ASSERT(ncol == 6);
-	if (!g->rows++)
-		fputs("<table><tr><th>kind</th><th>signature</th><th>runs</th><th>first finding</th>"
-		      "<th>summary</th><th>replay its first run</th></tr>", g->f);
+	group_table_head(g);
 	fputs("<tr><td>", g->f);
 	esc(g->f, v[0]);
 	fputs("</td><td><code>", g->f);
@@ -354,9 +361,7 @@ static bool outcome_row(void *ctx, int ncol, const char *const *v)
 	struct group_ctx *g = ctx;
 
 	SIM_ASSERT(ncol == 3);
-	if (!g->rows++)
-		fputs("<table><tr><th>kind</th><th>signature</th><th>runs</th><th>first finding</th>"
-		      "<th>summary</th><th>replay its first run</th></tr>", g->f);
+	group_table_head(g);
 	fputs("<tr><td>outcome:", g->f);
 	esc(g->f, v[0]);
 	fputs("</td><td>-</td><td class=\"num\">", g->f);
