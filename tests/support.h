@@ -54,6 +54,22 @@ int test_shf(char **out, char **err, const char *fmt, ...)
 void test_tmpdir(char *buf, size_t len);
 void test_rmtree(const char *path);
 
+/* A suite's fixture for command-line tests that write a database: defines
+ * `static char dir[], db[]` and the functions INIT (a fresh temporary
+ * directory in dir, db = dir/simrun.db) and FINI (the directory removed),
+ * for TestSuite(name, .init = INIT, .fini = FINI). */
+#define TEST_DB_FIXTURE(INIT, FINI)                                          \
+	static char dir[64], db[128];                                        \
+	static void INIT(void)                                               \
+	{                                                                    \
+		test_tmpdir(dir, sizeof(dir));                               \
+		snprintf(db, sizeof(db), "%s/simrun.db", dir);               \
+	}                                                                    \
+	static void FINI(void)                                               \
+	{                                                                    \
+		test_rmtree(dir);                                            \
+	}
+
 /* Write text to dir/name (fails the test on error); returns the path in a
  * static buffer valid until the next call. */
 const char *test_write_file(const char *dir, const char *name,

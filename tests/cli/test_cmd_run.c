@@ -22,19 +22,8 @@
 #define DEFAULT_SCENARIO SIMRUN_SOURCE_DIR "/tests/cli/fixtures/sleepers.json"
 #define BUDGET FIXTURES "/budget.json"
 
-static char dir[64];
-static char db[128];
-
-static void setup(void)
-{
-	test_tmpdir(dir, sizeof(dir));
-	snprintf(db, sizeof(db), "%s/simrun.db", dir);
-}
-
-static void teardown(void)
-{
-	test_rmtree(dir);
-}
+/* dir: a fresh temporary directory per test; db: simrun.db in it. */
+TEST_DB_FIXTURE(setup, teardown)
 
 TestSuite(run, .init = setup, .fini = teardown);
 

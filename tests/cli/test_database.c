@@ -17,18 +17,8 @@
 
 #define BUDGET SIMRUN_SOURCE_DIR "/tests/cli/fixtures/budget.json"
 
-static char dir[64], db[128];
-
-static void setup(void)
-{
-	test_tmpdir(dir, sizeof(dir));
-	snprintf(db, sizeof(db), "%s/simrun.db", dir);
-}
-
-static void teardown(void)
-{
-	test_rmtree(dir);
-}
+/* dir: a fresh temporary directory per test; db: simrun.db in it. */
+TEST_DB_FIXTURE(setup, teardown)
 
 TestSuite(database, .init = setup, .fini = teardown);
 
