@@ -54,6 +54,32 @@
 static_assert(FOLIO_BATCH_SIZE + 2 <= TASK_FOLIO_REFS_MAX,
 	      "a batch's references fit a task's reference list");
 
+/* unmap_mapping_range_tree: zap file pages [first, last) (last 0: to the
+ * end of the file) in every VMA that maps them, as details says.  The
+ * caller holds i_mmap_rwsem for reading, as the kernel's callers hold
+ * i_mmap_lock_read.  The kernel walks the i_mmap interval tree; the
+ * model's i_mmap is a short array, walked in order, which visits the same
+ * VMAs. */
+static void unmap_mapping_range_tree(struct address_space *mapping,
+				     pgoff_t first, pgoff_t last,
+				     const struct zap_details *details)
+{
+	SIM_ASSERT(last == 0 || first < last);
+	lockdep_assert_held_read(&mapping->i_mmap_rwsem.c);
+	for (uint32_t i = 0; i < mapping->i_mmap_count; i++) {
+		struct vm_area_struct *vma = mapping->i_mmap[i];
+		pgoff_t lo = first > vma->vm_pgoff ? first : vma->vm_pgoff;
+		pgoff_t hi = vma->vm_pgoff + vma_pages(vma);
+		if (last && last < hi)
+			hi = last;
+		if (lo >= hi)
+			continue;
+		zap_page_range_single(vma, vma->vm_start + (lo - vma->vm_pgoff),
+				      vma->vm_start + (hi - vma->vm_pgoff),
+				      details);
+	}
+}
+
 void unmap_mapping_range(struct address_space *mapping, pgoff_t start,
 			 pgoff_t end, bool even_cows)
 {
@@ -62,18 +88,7 @@ void unmap_mapping_range(struct address_space *mapping, pgoff_t start,
 	SIM_ASSERT(end == 0 || start < end);
 	SIM_ASSERT(start < FILE_PAGES_MAX);
 	down_read(&mapping->i_mmap_rwsem);
-	for (uint32_t i = 0; i < mapping->i_mmap_count; i++) {
-		struct vm_area_struct *vma = mapping->i_mmap[i];
-		pgoff_t lo = start > vma->vm_pgoff ? start : vma->vm_pgoff;
-		pgoff_t hi = vma->vm_pgoff + vma_pages(vma);
-		if (end && end < hi)
-			hi = end;
-		if (lo >= hi)
-			continue;
-		zap_page_range_single(vma, vma->vm_start + (lo - vma->vm_pgoff),
-				      vma->vm_start + (hi - vma->vm_pgoff),
-				      &details);
-	}
+	unmap_mapping_range_tree(mapping, start, end, &details);
 	up_read(&mapping->i_mmap_rwsem);
 }
 
@@ -88,18 +103,7 @@ static void unmap_mapping_folio(struct folio *folio)
 	SIM_ASSERT(folio->lock_owner == sim_current());
 	SIM_ASSERT(mapping != NULL);
 	down_read(&mapping->i_mmap_rwsem);
-	for (uint32_t i = 0; i < mapping->i_mmap_count; i++) {
-		struct vm_area_struct *vma = mapping->i_mmap[i];
-		pgoff_t lo = first > vma->vm_pgoff ? first : vma->vm_pgoff;
-		pgoff_t hi = vma->vm_pgoff + vma_pages(vma);
-		if (last < hi)
-			hi = last;
-		if (lo >= hi)
-			continue;
-		zap_page_range_single(vma, vma->vm_start + (lo - vma->vm_pgoff),
-				      vma->vm_start + (hi - vma->vm_pgoff),
-				      &details);
-	}
+	unmap_mapping_range_tree(mapping, first, last, &details);
 	up_read(&mapping->i_mmap_rwsem);
 }
 
